@@ -1,0 +1,1 @@
+"""The periodic report: rankings per label, weekly trends and examples, as one HTML file."""
