@@ -1,0 +1,426 @@
+"""``tousu``: crawl, ingest, label, aggregate and report complaint posts.
+
+Run ``tousu COMMAND --help`` for each command's options. Every command reads and writes
+under the data folder (``--data-dir``, ``TOUSU_DATA_DIR``, default ``./data``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pipeline.settings import DATA_DIR_ENV, Paths
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(click.ClickException):
+    """An error the user can fix; printed without a traceback."""
+
+
+def _paths(ctx: click.Context) -> Paths:
+    paths: Paths = ctx.obj["paths"]
+    return paths
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=DATA_DIR_ENV,
+    default=Path("data"),
+    show_default=True,
+    help=f"Data folder for every stage (env {DATA_DIR_ENV}).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path, verbose: bool) -> None:
+    """Collect, label and rank Chinese consumer complaint posts."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    ctx.ensure_object(dict)
+    ctx.obj["paths"] = Paths(data_dir)
+
+
+# --- simulator -----------------------------------------------------------------------------
+
+
+def sim_options(func: F) -> F:
+    """Options that define the simulated marketplace (shared by `sim serve` and `sim truth`)."""
+    options = [
+        click.option("--seed", type=int, default=7, show_default=True, help="Random seed."),
+        click.option("--weeks", type=int, default=26, show_default=True, help="Weeks of history."),
+        click.option(
+            "--end",
+            type=click.DateTime(["%Y-%m-%d"]),
+            default=None,
+            help="End of the span (exclusive, a Monday). Default 2026-11-16.",
+        ),
+        click.option(
+            "--complaints",
+            type=int,
+            default=3000,
+            show_default=True,
+            help="Complaint records (sn).",
+        ),
+        click.option(
+            "--merchants",
+            type=int,
+            default=300,
+            show_default=True,
+            help="Merchants incl. platform accounts.",
+        ),
+        click.option(
+            "--exit-scams",
+            type=int,
+            default=2,
+            show_default=True,
+            help="Planted exit-scam merchants.",
+        ),
+        click.option(
+            "--platform-rise/--no-platform-rise",
+            default=True,
+            show_default=True,
+            help="Plant a platform whose fake shipments rise.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _sim_config(
+    seed: int,
+    weeks: int,
+    end: Any,
+    complaints: int,
+    merchants: int,
+    exit_scams: int,
+    platform_rise: bool,
+) -> Any:
+    from crawler.sim.marketplace import DEFAULT_END, SimConfig
+
+    try:
+        return SimConfig(
+            seed=seed,
+            weeks=weeks,
+            end=end.date() if end is not None else DEFAULT_END,
+            complaints=complaints,
+            merchants=merchants,
+            exit_scams=exit_scams,
+            platform_rise=platform_rise,
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _write_truth(market: Any, path: Path) -> None:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(market.truth(), ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+
+
+@cli.group()
+def sim() -> None:
+    """The local 黑猫投诉 simulator (loopback only)."""
+
+
+@sim.command("serve")
+@sim_options
+@click.option("--port", type=int, default=0, show_default=True, help="Port (0 picks a free one).")
+@click.option(
+    "--max-pages", type=int, default=50, show_default=True, help="Feed depth cap in pages."
+)
+@click.option(
+    "--rate-limit",
+    type=int,
+    default=None,
+    help="Requests per minute before HTTP 456 (default: none).",
+)
+@click.option(
+    "--ban-seconds", type=float, default=600.0, show_default=True, help="How long a 456 ban lasts."
+)
+@click.option(
+    "--truth",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the planted truth here.",
+)
+def sim_serve(
+    port: int,
+    max_pages: int,
+    rate_limit: int | None,
+    ban_seconds: float,
+    truth: Path | None,
+    **config: Any,
+) -> None:
+    """Serve a seeded synthetic 黑猫投诉 on 127.0.0.1 until interrupted."""
+    import signal
+
+    from crawler.sim.marketplace import Marketplace
+    from crawler.sim.server import ServerOptions, SimServer
+
+    market = Marketplace(_sim_config(**config))
+    if truth is not None:
+        _write_truth(market, truth)
+    try:
+        options = ServerOptions(
+            port=port, max_pages=max_pages, rate_limit_per_min=rate_limit, ban_seconds=ban_seconds
+        )
+        server = SimServer(market, options)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"cannot start the simulator: {exc}") from None
+
+    def _stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    # The first stdout line is machine-read by `tousu demo` and the tests.
+    print(f"serving {len(market.posts)} complaints on {server.base_url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+
+
+@sim.command("truth")
+@sim_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the truth JSON.",
+)
+def sim_truth(out: Path, **config: Any) -> None:
+    """Write what the simulator would plant (merchants, episodes, labels) without serving."""
+    from crawler.sim.marketplace import Marketplace
+
+    market = Marketplace(_sim_config(**config))
+    _write_truth(market, out)
+    click.echo(f"wrote truth for {len(market.posts)} complaints to {out}")
+
+
+# --- stages --------------------------------------------------------------------------------
+
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@click.argument("spider", type=click.Choice(["heimao"]))
+@click.option(
+    "--base-url",
+    default=None,
+    help="Site root (default: the real site; the demo passes the simulator).",
+)
+@click.option("--couids", default=None, help="Comma-separated merchant ids to walk.")
+@click.option("--fields", default=None, help="Industry ids for index feeds ('none' for none).")
+@click.option(
+    "--max-pages", type=int, default=None, help="Pages per feed (default: the site's cap, 50)."
+)
+@click.option("--limit", type=int, default=0, help="Stop after this many complaints (0: no limit).")
+@click.option(
+    "--details/--no-details",
+    default=True,
+    show_default=True,
+    help="Fetch detail pages for full text.",
+)
+@click.option("--polite", is_flag=True, help="Keep politeness on even against loopback.")
+@click.option(
+    "-s", "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Scrapy setting override."
+)
+@click.pass_context
+def crawl(
+    ctx: click.Context,
+    spider: str,
+    base_url: str | None,
+    couids: str | None,
+    fields: str | None,
+    max_pages: int | None,
+    limit: int,
+    details: bool,
+    polite: bool,
+    overrides: tuple[str, ...],
+) -> None:
+    """Crawl a complaint site into data/raw/<site>/<run>.jsonl."""
+    from crawler.runner import run_crawl
+
+    settings: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"-s expects KEY=VALUE, got {item!r}")
+        settings[key] = value
+    if limit:
+        settings["CLOSESPIDER_ITEMCOUNT"] = limit
+    args: dict[str, Any] = {"details": details}
+    named: tuple[tuple[str, str | int | None], ...] = (
+        ("base_url", base_url),
+        ("couids", couids),
+        ("fields", fields),
+        ("max_pages", max_pages),
+    )
+    for name, given in named:
+        if given is not None:
+            args[name] = given
+    if polite:
+        args["polite"] = True
+    result = run_crawl(spider, data_dir=_paths(ctx).data_dir, spider_args=args, settings=settings)
+    click.echo(
+        f"crawl {spider}: {result.records} complaints written to {result.output} "
+        f"({result.rejected} rejected; finish reason: {result.finish_reason}; stats: {result.stats_path})"
+    )
+    if result.finish_reason not in ("finished", "closespider_itemcount"):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--rebuild", is_flag=True, help="Forget what was ingested before and re-read every file."
+)
+@click.pass_context
+def ingest(ctx: click.Context, files: tuple[Path, ...], rebuild: bool) -> None:
+    """Validate, clean and deduplicate raw JSON Lines into the complaints table.
+
+    FILES default to every crawl output under data/raw/. Bad lines go to data/rejects/ with
+    their line number and reason.
+    """
+    from pipeline.ingest import run_ingest
+    from tousu.progress import bytes_bar, close_all
+
+    paths = _paths(ctx)
+    try:
+        summary = run_ingest(paths, list(files) or None, rebuild=rebuild, progress=bytes_bar)
+    finally:
+        close_all()
+    for result in summary.files:
+        if result.skipped:
+            continue
+        bad = sum(result.rejected.values())
+        reasons = ", ".join(f"{code} {n}" for code, n in result.rejected.most_common())
+        click.echo(
+            f"{result.path}: {result.loaded} loaded, {bad} rejected"
+            + (f" ({reasons})" if bad else "")
+        )
+    skipped = sum(1 for f in summary.files if f.skipped)
+    if not summary.files:
+        click.echo(
+            f"no raw files under {paths.raw}: run `tousu crawl` first, or name files to ingest"
+        )
+    if skipped:
+        click.echo(f"{skipped} file(s) unchanged since the last ingest, skipped")
+    rejected = sum(summary.rejected.values())
+    click.echo(
+        f"ingest: {summary.loaded} loaded, {rejected} rejected"
+        + (f" (see {paths.rejects})" if rejected else "")
+        + f", {summary.duplicates} duplicates dropped; {summary.rows} complaints in {summary.table}"
+    )
+
+
+@cli.command()
+@click.option(
+    "--labeler",
+    type=click.Choice(["rules"]),
+    default="rules",
+    show_default=True,
+    help="What labels the posts.",
+)
+@click.pass_context
+def label(ctx: click.Context, labeler: str) -> None:
+    """Label every complaint (writes data/processed/predictions.parquet)."""
+    from models.registry import load_labeler
+    from pipeline.predictions import run_label
+    from tousu.progress import close_all, rows_bar
+
+    chosen = load_labeler(labeler, _paths(ctx))
+    try:
+        summary = run_label(_paths(ctx), chosen, progress=rows_bar("label"))
+    finally:
+        close_all()
+    counts = ", ".join(f"{name} {summary.label_counts.get(name, 0)}" for name in _label_names())
+    click.echo(f"label ({summary.model_version}): {summary.rows} complaints; {counts}")
+
+
+def _label_names() -> list[str]:
+    from pipeline.taxonomy import LABELS
+
+    return [label.value for label in LABELS]
+
+
+@cli.command()
+@click.pass_context
+def aggregate(ctx: click.Context) -> None:
+    """Weekly counts per platform x merchant x label (Parquet + CSV)."""
+    from pipeline.aggregate import run_aggregate
+
+    summary = run_aggregate(_paths(ctx))
+    click.echo(
+        f"aggregate: {summary.rows} rows over {summary.weeks} weeks and {summary.merchants} merchants "
+        f"in {_paths(ctx).weekly_counts}"
+    )
+
+
+@cli.command()
+@click.option(
+    "--period", default="all", show_default=True, help="all, 2026, 2026-Q3, 2026-10 or 2026-W40."
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Output HTML path."
+)
+@click.pass_context
+def report(ctx: click.Context, period: str, out: Path | None) -> None:
+    """Write the HTML report for a period."""
+    from pipeline.periods import parse_period
+    from pipeline.report.data import EmptyPeriodError
+    from pipeline.report.render import write_report
+
+    try:
+        path = write_report(_paths(ctx), parse_period(period), out)
+    except (ValueError, EmptyPeriodError) as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"report: {path}")
+
+
+@cli.command()
+@click.option(
+    "--complaints",
+    type=int,
+    default=3000,
+    show_default=True,
+    help="Complaints the simulator holds.",
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="Simulator seed.")
+@click.pass_context
+def demo(ctx: click.Context, complaints: int, seed: int) -> None:
+    """Run everything on the local simulator: serve, crawl, ingest, label, aggregate, report.
+
+    Uses its own workspace (DATA_DIR/demo unless --data-dir names another), recreated on
+    every run.
+    """
+    from tousu.demo import run_demo
+
+    paths = _paths(ctx)
+    explicit = ctx.find_root().params.get("data_dir") != Path("data")
+    workspace = paths if explicit else Paths(paths.data_dir / "demo")
+    run_demo(workspace, complaints=complaints, seed=seed, echo=click.echo)
+
+
+def main() -> None:
+    from pipeline.warehouse import MissingTableError
+
+    try:
+        cli(standalone_mode=True)
+    except MissingTableError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
