@@ -382,12 +382,11 @@ def aggregate(ctx: click.Context) -> None:
 def report(ctx: click.Context, period: str, out: Path | None) -> None:
     """Write the HTML report for a period."""
     from pipeline.periods import parse_period
-    from pipeline.report.data import EmptyPeriodError
     from pipeline.report.render import write_report
 
     try:
         path = write_report(_paths(ctx), parse_period(period), out)
-    except (ValueError, EmptyPeriodError) as exc:
+    except ValueError as exc:  # a bad period, or one without complaints
         raise UserError(str(exc)) from None
     click.echo(f"report: {path}")
 
@@ -405,15 +404,17 @@ def report(ctx: click.Context, period: str, out: Path | None) -> None:
 def demo(ctx: click.Context, complaints: int, seed: int) -> None:
     """Run everything on the local simulator: serve, crawl, ingest, label, aggregate, report.
 
-    Uses its own workspace (DATA_DIR/demo unless --data-dir names another), recreated on
-    every run.
+    Works in its own workspace, DATA_DIR/demo, recreated on every run; the rest of the data
+    folder is never touched.
     """
-    from tousu.demo import run_demo
+    from tousu.demo import DemoWorkspaceError, run_demo
 
-    paths = _paths(ctx)
-    explicit = ctx.find_root().params.get("data_dir") != Path("data")
-    workspace = paths if explicit else Paths(paths.data_dir / "demo")
-    run_demo(workspace, complaints=complaints, seed=seed, echo=click.echo)
+    try:
+        run_demo(
+            Paths(_paths(ctx).data_dir / "demo"), complaints=complaints, seed=seed, echo=click.echo
+        )
+    except DemoWorkspaceError as exc:
+        raise UserError(str(exc)) from None
 
 
 def main() -> None:

@@ -15,7 +15,26 @@ from pathlib import Path
 
 from pipeline.settings import Paths
 
-SIM_START_TIMEOUT_S = 120.0
+# Marks a folder as the demo's own, so that recreating it can never delete anything else.
+WORKSPACE_MARKER = ".tousu-demo-workspace"
+
+
+class DemoWorkspaceError(RuntimeError):
+    """The demo's folder exists but was not made by the demo."""
+
+
+def reset_workspace(paths: Paths) -> None:
+    """Empty the demo workspace, refusing a non-empty folder the demo did not create."""
+    folder = paths.data_dir
+    if folder.exists() and any(folder.iterdir()):
+        if not (folder / WORKSPACE_MARKER).exists():
+            raise DemoWorkspaceError(
+                f"{folder} holds files the demo did not create; move them away or use another "
+                "--data-dir (the demo recreates DATA_DIR/demo on every run)"
+            )
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / WORKSPACE_MARKER).write_text("created by `tousu demo`; recreated on every run\n")
 
 
 class SimProcess:
@@ -58,8 +77,7 @@ def run_demo(paths: Paths, *, complaints: int, seed: int, echo: Callable[[str], 
     from tousu.progress import bytes_bar, close_all, rows_bar
 
     started = time.monotonic()
-    if paths.data_dir.exists():
-        shutil.rmtree(paths.data_dir)
+    reset_workspace(paths)
     truth_path = paths.sim / "truth.json"
     echo(f"[1/6] starting the simulator ({complaints} complaints, seed {seed})")
     sim = SimProcess(
@@ -71,7 +89,7 @@ def run_demo(paths: Paths, *, complaints: int, seed: int, echo: Callable[[str], 
             "heimao",
             data_dir=paths.data_dir,
             spider_args={"base_url": sim.base_url},
-            settings={"LOG_LEVEL": "WARNING", "LOGSTATS_INTERVAL": 10.0},
+            settings={"LOG_LEVEL": "WARNING", "TOUSU_PROGRESS_INTERVAL": 5.0},
         )
     finally:
         sim.stop()
