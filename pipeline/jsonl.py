@@ -3,11 +3,14 @@
 Readers yield one line at a time with its 1-based line number, so a bad line can be reported
 exactly and memory stays flat on any input size. Writers write to ``<name>.part`` and rename on
 close, so a finished file is never half-written; a ``.part`` left by a killed process still
-holds every complete line and is recovered by :func:`recover_partial`.
+holds every complete line and is recovered by :func:`recover_partial`. A writer holds an
+exclusive lock on its ``.part`` file, so recovery never touches a file another process is
+still writing.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -63,6 +66,12 @@ class JsonlWriter:
         self.part_path = path.with_name(path.name + PART_SUFFIX)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._handle: IO[str] | None = self.part_path.open("a", encoding="utf-8")
+        try:
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._handle.close()
+            self._handle = None
+            raise FileExistsError(f"{self.part_path} is being written by another process") from None
         self._flush_every = max(1, flush_every)
         self.count = 0
 
@@ -109,7 +118,12 @@ def recover_partial(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return recovered
     for part in sorted(directory.glob("*.jsonl" + PART_SUFFIX)):
-        data = part.read_bytes()
+        with part.open("rb") as probe:
+            try:
+                fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live writer holds it
+            data = probe.read()
         if data and not data.endswith(b"\n"):
             data = data[: data.rfind(b"\n") + 1]
         target = part.with_name(part.name[: -len(PART_SUFFIX)])

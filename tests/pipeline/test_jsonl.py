@@ -40,3 +40,16 @@ def test_iter_lines_reports_bad_bytes_per_line(tmp_path: Path) -> None:
     lines = list(iter_lines(path))
     assert [line.line_no for line in lines] == [1, 3, 4]
     assert lines[1].text is None and lines[1].raw.startswith(b"\xff")
+
+
+def test_recovery_leaves_a_live_writer_alone(tmp_path: Path) -> None:
+    live = JsonlWriter(tmp_path / "live.jsonl")
+    live.write({"n": 1})
+    assert recover_partial(tmp_path) == []
+    assert live.part_path.exists()
+    live.write({"n": 2})
+    live.close()
+    assert [json.loads(line.text or "") for line in iter_lines(tmp_path / "live.jsonl")] == [
+        {"n": 1},
+        {"n": 2},
+    ]
