@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any, Self
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.utils.asyncio import create_looping_call
 from tqdm import tqdm
 
 from crawler.spiders.base import ComplaintSpider
@@ -54,28 +56,48 @@ def _jsonable(value: Any) -> Any:
 
 
 class ProgressBar:
-    """Complaints written so far, on stderr when it is a terminal (``TOUSU_PROGRESS``)."""
+    """Complaints written so far (``TOUSU_PROGRESS``): a bar when stderr is a terminal, else a
+    plain line every ``TOUSU_PROGRESS_INTERVAL`` seconds, so piped runs and CI logs show it too.
+    Progress is display, not logging: it shows whatever ``LOG_LEVEL`` is."""
 
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, interval: float) -> None:
         self.crawler = crawler
+        self.interval = interval
         self.bar: tqdm[Any] | None = None
+        self.task: Any = None
+        self.count = 0
+        self.started = 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        ext = cls(crawler)
-        if crawler.settings.getbool("TOUSU_PROGRESS") and sys.stderr.isatty():
+        ext = cls(crawler, crawler.settings.getfloat("TOUSU_PROGRESS_INTERVAL", 10.0))
+        if crawler.settings.getbool("TOUSU_PROGRESS"):
             crawler.signals.connect(ext.opened, signal=signals.spider_opened)
             crawler.signals.connect(ext.scraped, signal=signals.item_scraped)
             crawler.signals.connect(ext.closed, signal=signals.spider_closed)
         return ext
 
     def opened(self, spider: Any) -> None:
-        self.bar = tqdm(desc=f"crawl {spider.name}", unit=" complaints", dynamic_ncols=True)
+        self.started = time.monotonic()
+        if sys.stderr.isatty():
+            self.bar = tqdm(desc=f"crawl {spider.name}", unit=" complaints", dynamic_ncols=True)
+        else:
+            self.task = create_looping_call(self.log)
+            self.task.start(self.interval, now=False)
 
     def scraped(self, item: Any, spider: Any) -> None:
+        self.count += 1
         if self.bar is not None:
             self.bar.update(1)
+
+    def log(self) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        tqdm.write(
+            f"crawled {self.count} complaints ({self.count / elapsed:.0f}/s)", file=sys.stderr
+        )
 
     def closed(self, spider: Any) -> None:
         if self.bar is not None:
             self.bar.close()
+        if self.task is not None and self.task.running:
+            self.task.stop()

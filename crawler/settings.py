@@ -44,7 +44,8 @@ LOGSTATS_INTERVAL = 30.0
 # Project settings (read by our spiders and pipelines).
 TOUSU_DATA_DIR = str(Paths.from_env().data_dir)
 TOUSU_RUN_ID = ""  # empty: a UTC timestamp is used
-TOUSU_PROGRESS = True  # a progress bar on stderr when it is a terminal
+TOUSU_PROGRESS = True  # a bar on a terminal, else a log line every TOUSU_PROGRESS_INTERVAL s
+TOUSU_PROGRESS_INTERVAL = 10.0
 TOUSU_LOOPBACK_FAST = True  # no politeness against 127.0.0.1 / localhost
 
 HEIMAO_BASE_URL = heimao_api.SITE_URL
