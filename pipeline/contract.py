@@ -91,7 +91,7 @@ class ComplaintRecord(BaseModel):
     records with consecutive ``sn`` and the same text; ingest groups them later.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    model_config = ConfigDict(extra="forbid")
 
     schema_version: int = SCHEMA_VERSION
     site: Site
