@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,7 @@ def test_crawl_ingest_label_aggregate_report(
     assert check.macro_f1 > 0.75
     (planted,) = check.planted
     assert planted.rank is not None and planted.rank <= 5
+    assert planted.episode_rank is not None and planted.episode_rank <= 5
     html = (paths.reports / "report-all.html").read_text(encoding="utf-8")
     names = (
         Selector(text=html)
@@ -87,6 +89,6 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert report.is_file() and report.is_relative_to(data.resolve())
     planted = [line for line in out.splitlines() if "planted exit scam" in line]
     assert len(planted) == 2
-    assert all("in the exit-scam table" in line and "#" in line for line in planted)
-    ranks = [int(line.split("#", 1)[1].split()[0]) for line in planted]
-    assert max(ranks) <= 5
+    ranks = [re.findall(r"#(\d+)", line) for line in planted]
+    # Ranked in the episode's weeks and over the whole span.
+    assert all(len(r) == 2 and max(map(int, r)) <= 5 for r in ranks), planted

@@ -120,9 +120,11 @@ def run_demo(paths: Paths, *, complaints: int, seed: int, echo: Callable[[str], 
         )
     echo(f"  macro-F1 of the labels against the planted truth: {check.macro_f1:.3f}")
     for planted in check.planted:
-        where = f"#{planted.rank}" if planted.rank else "not listed"
+        overall = f"#{planted.rank}" if planted.rank else "not listed"
+        during = f"#{planted.episode_rank}" if planted.episode_rank else "not listed"
         echo(
-            f"  planted exit scam {planted.name} ({planted.start_week}..{planted.end_week}): {where} in the exit-scam table"
+            f"  planted exit scam {planted.name} ({planted.start_week}..{planted.end_week}): "
+            f"{during} in the exit-scam table for its episode weeks, {overall} over the whole span"
         )
     if check.rising_platform:
         where = f"#{check.rising_platform_rank}" if check.rising_platform_rank else "not listed"

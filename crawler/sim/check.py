@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ class PlantedMerchant:
     start_week: str
     end_week: str
     rank: int | None  # position in the exit-scam merchant table, None if absent
+    episode_rank: int | None  # the same, in a report for the episode's weeks only
 
 
 @dataclass(frozen=True)
@@ -96,16 +98,22 @@ def check_against_truth(paths: Paths, truth_path: Path, period: Period | None = 
     for episode in truth["episodes"]:
         if episode["kind"] == "exit_scam":
             name = merchants[episode["target"]]["canonical"]
-            rank = scam_names.index(name) + 1 if name in scam_names else None
+            first = date.fromisoformat(episode["start_date"])
+            weeks = Period("episode", first, first + timedelta(weeks=len(episode["weekly"])))
             planted.append(
                 PlantedMerchant(
-                    name, episode["target"], episode["start_week"], episode["end_week"], rank
+                    name=name,
+                    couid=episode["target"],
+                    start_week=episode["start_week"],
+                    end_week=episode["end_week"],
+                    rank=_rank(name, scam_names),
+                    episode_rank=_rank(name, _exit_scam_merchants(paths, weeks)),
                 )
             )
         elif episode["kind"] == "platform_fake_shipment_rise":
             rising = episode["target"]
-            names = [row.name for row in sections[Label.FAKE_SHIPMENT].platforms]
-            rising_rank = names.index(rising) + 1 if rising in names else None
+            platforms = [row.name for row in sections[Label.FAKE_SHIPMENT].platforms]
+            rising_rank = _rank(rising, platforms)
     return TruthCheck(
         planted_complaints=len(truth["posts"]),
         crawled=int(crawled),
@@ -115,3 +123,12 @@ def check_against_truth(paths: Paths, truth_path: Path, period: Period | None = 
         rising_platform=rising,
         rising_platform_rank=rising_rank,
     )
+
+
+def _rank(name: str, names: list[str]) -> int | None:
+    return names.index(name) + 1 if name in names else None
+
+
+def _exit_scam_merchants(paths: Paths, period: Period) -> list[str]:
+    sections = build_report_data(paths, period).sections
+    return [row.name for s in sections if s.label is Label.EXIT_SCAM for row in s.merchants]
