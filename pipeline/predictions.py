@@ -1,25 +1,28 @@
 """The label stage: complaints -> ``predictions`` (labels, per-label scores, model version).
 
-Whatever labels the posts implements :class:`Labeler`: the keyword rules today, the
-fine-tuned classifier later (``models`` builds it; this package never imports ``models``).
+Whatever labels the posts implements :class:`Labeler`: the weak-supervision labeler
+(:mod:`pipeline.labeling`) or the fine-tuned classifier (``models`` builds it; this package never
+imports ``models``).
 Complaints are read and written in batches, so memory stays flat on any table size.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.jsonl import JsonlWriter, iter_lines
 from pipeline.settings import Paths
-from pipeline.taxonomy import LABELS, Label
+from pipeline.taxonomy import LABELS, Label, LabelScore
 from pipeline.warehouse import atomic_output, require
-from pipeline.weak_labels import LabelScore, Post, RuleSet, default_rules
 
 INPUT_COLUMNS = ["site", "sn", "title", "body", "issue", "appeal"]
 BATCH_ROWS = 2_000
@@ -50,20 +53,6 @@ class Labeler(Protocol):
     def predict(self, records: Sequence[dict[str, Any]]) -> list[LabelScore]:
         """Records carry at least ``title`` and ``body``; ``issue``/``appeal`` when known."""
         ...
-
-
-class RuleLabeler:
-    """The keyword and issue-tag rules of :mod:`pipeline.weak_labels`."""
-
-    def __init__(self, rules: RuleSet | None = None) -> None:
-        self.rules = rules or default_rules()
-
-    @property
-    def version(self) -> str:
-        return self.rules.version
-
-    def predict(self, records: Sequence[dict[str, Any]]) -> list[LabelScore]:
-        return [self.rules.score(Post.from_record(r)) for r in records]
 
 
 @dataclass
@@ -112,3 +101,80 @@ def run_label(
             if advance:
                 advance(len(records))
     return LabelSummary(rows=rows, label_counts=counts, model_version=labeler.version)
+
+
+@dataclass
+class PredictSummary:
+    written: int
+    rejected: int
+    output: Path
+    rejects: Path | None
+    model_version: str
+
+
+def predict_jsonl(
+    source: Path,
+    target: Path,
+    labeler: Labeler,
+    *,
+    batch_size: int = 256,
+    progress: Callable[[int], Callable[[int], None]] | None = None,
+) -> PredictSummary:
+    """Label every record of a JSON Lines file, streaming.
+
+    Each input line needs ``title`` or ``body`` (``issue``/``appeal`` are used when present; every
+    other field, ids included, is kept as is). The output repeats the record with ``labels`` (a
+    list of names), ``scores`` ({label: probability}) and ``model_version``. Lines that are not
+    such records go to ``<target>.rejects.jsonl`` with their line number and reason.
+    """
+    rejects_path = target.with_name(target.name + ".rejects.jsonl")
+    rejects_path.unlink(missing_ok=True)
+    writer = JsonlWriter(target)
+    rejects = JsonlWriter(rejects_path)
+    advance = progress(source.stat().st_size) if progress else None
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        for record, result in zip(batch, labeler.predict(batch), strict=True):
+            record["labels"] = sorted(label.value for label in result.labels)
+            record["scores"] = {label.value: round(result.scores[label], 6) for label in LABELS}
+            record["model_version"] = labeler.version
+            writer.write(record)
+        batch.clear()
+
+    try:
+        for line in iter_lines(source):
+            reason = _predict_input_problem(line.text)
+            if reason:
+                rejects.write({"line": line.line_no, "reason": reason, "text": line.text})
+            else:
+                batch.append(json.loads(line.text or ""))
+                if len(batch) >= batch_size:
+                    flush()
+            if advance:
+                advance(len(line.raw) + 1)
+        flush()
+    finally:
+        writer.close()
+        rejects.close()
+    return PredictSummary(
+        written=writer.count,
+        rejected=rejects.count,
+        output=target,
+        rejects=rejects_path if rejects.count else None,
+        model_version=labeler.version,
+    )
+
+
+def _predict_input_problem(text: str | None) -> str | None:
+    if text is None:
+        return "not_utf8"
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError:
+        return "invalid_json"
+    if not isinstance(record, dict):
+        return "not_object"
+    if not any(isinstance(record.get(f), str) and record[f].strip() for f in ("title", "body")):
+        return "no_text: needs a non-empty title or body"
+    return None

@@ -12,6 +12,10 @@ The data folder follows raw -> interim -> processed -> reports (raw data is neve
     <data>/reports/                         HTML reports
 
 The data folder is ``./data`` unless ``TOUSU_DATA_DIR`` or ``tousu --data-dir`` says otherwise.
+
+Trained models live apart from the data, in ``./artifacts`` (``TOUSU_ARTIFACTS_DIR``), so that a
+workspace recreated by the demo keeps them. The hand-written gold corpus is project data in the
+repository's ``gold/`` folder (``TOUSU_GOLD_DIR``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ from pathlib import Path
 
 DATA_DIR_ENV = "TOUSU_DATA_DIR"
 DEFAULT_DATA_DIR = Path("data")
+ARTIFACTS_DIR_ENV = "TOUSU_ARTIFACTS_DIR"
+DEFAULT_ARTIFACTS_DIR = Path("artifacts")
+GOLD_DIR_ENV = "TOUSU_GOLD_DIR"
+DEFAULT_GOLD_DIR = Path("gold")
 
 
 @dataclass(frozen=True)
@@ -29,12 +37,19 @@ class Paths:
     """Every path a stage reads or writes, derived from one data folder."""
 
     data_dir: Path
+    artifacts_dir: Path = DEFAULT_ARTIFACTS_DIR
+    gold_dir: Path = DEFAULT_GOLD_DIR
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None) -> Paths:
-        """Resolve the data folder: explicit argument, then ``TOUSU_DATA_DIR``, then ``./data``."""
+        """Resolve the data folder: explicit argument, then ``TOUSU_DATA_DIR``, then ``./data``;
+        artifacts and gold folders from their variables or their defaults."""
         chosen = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV)
-        return cls(Path(chosen) if chosen else DEFAULT_DATA_DIR)
+        return cls(
+            Path(chosen) if chosen else DEFAULT_DATA_DIR,
+            Path(os.environ.get(ARTIFACTS_DIR_ENV) or DEFAULT_ARTIFACTS_DIR),
+            Path(os.environ.get(GOLD_DIR_ENV) or DEFAULT_GOLD_DIR),
+        )
 
     @property
     def raw(self) -> Path:
@@ -83,3 +98,11 @@ class Paths:
     def sim(self) -> Path:
         """Where the simulator writes its ground truth when the demo runs it."""
         return self.data_dir / "sim"
+
+    @property
+    def label_model(self) -> Path:
+        """The fitted weak-supervision label model (``tousu weak fit``)."""
+        return self.artifacts_dir / "weak" / "label_model.json"
+
+    def gold_split(self, split: str) -> Path:
+        return self.gold_dir / "splits" / f"{split}.jsonl"

@@ -6,6 +6,7 @@ machine-readable form everywhere (records, tables, model heads).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 TAXONOMY_VERSION = "1.1"
@@ -48,3 +49,11 @@ def parse_labels(names: object) -> frozenset[Label]:
         valid = ", ".join(label.value for label in LABELS)
         raise ValueError(f"unknown label(s) {unknown}; valid labels are: {valid}")
     return frozenset(Label(n) for n in values)
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    """What every labeler returns per post: the labels given and a probability per label."""
+
+    labels: frozenset[Label]
+    scores: dict[Label, float]

@@ -47,7 +47,7 @@ def cli(ctx: click.Context, data_dir: Path, verbose: bool) -> None:
         datefmt="%H:%M:%S",
     )
     ctx.ensure_object(dict)
-    ctx.obj["paths"] = Paths(data_dir)
+    ctx.obj["paths"] = Paths.from_env(data_dir)
 
 
 # --- simulator -----------------------------------------------------------------------------
@@ -331,8 +331,8 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], rebuild: bool) -> None:
 @cli.command()
 @click.option(
     "--labeler",
-    type=click.Choice(["rules"]),
-    default="rules",
+    type=click.Choice(["weak"]),
+    default="weak",
     show_default=True,
     help="What labels the posts.",
 )
@@ -415,6 +415,244 @@ def demo(ctx: click.Context, complaints: int, seed: int) -> None:
         )
     except DemoWorkspaceError as exc:
         raise UserError(str(exc)) from None
+
+
+# --- labels: predict, evaluate, weak supervision, gold corpus ------------------------------
+
+
+@cli.command()
+@click.option(
+    "--in",
+    "source",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="JSON Lines with title and/or body.",
+)
+@click.option(
+    "--out",
+    "target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the labeled records.",
+)
+@click.option(
+    "--labeler",
+    type=click.Choice(["weak"]),
+    default="weak",
+    show_default=True,
+    help="What labels the posts.",
+)
+@click.pass_context
+def predict(ctx: click.Context, source: Path, target: Path, labeler: str) -> None:
+    """Label a JSON Lines file: each record gets labels, scores and the model version.
+
+    Every other field (ids included) is kept. Lines without a title or body go to
+    OUT.rejects.jsonl with their line number.
+    """
+    from models.registry import load_labeler
+    from pipeline.predictions import predict_jsonl
+    from tousu.progress import bytes_bar, close_all
+
+    chosen = load_labeler(labeler, _paths(ctx))
+    try:
+        summary = predict_jsonl(
+            source, target, chosen, progress=lambda size: bytes_bar(source, size)
+        )
+    finally:
+        close_all()
+    rejected = f"; {summary.rejected} rejected (see {summary.rejects})" if summary.rejected else ""
+    click.echo(
+        f"predict ({summary.model_version}): {summary.written} records written to {summary.output}{rejected}"
+    )
+
+
+@cli.command()
+@click.option(
+    "--gold",
+    "gold_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Gold JSON Lines (id field + labels).",
+)
+@click.option(
+    "--pred",
+    "pred_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Predictions (same ids; labels, optional scores).",
+)
+@click.option(
+    "--key", default="id", show_default=True, help="The id field that joins the two files."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Metrics JSON (default: PRED.metrics.json).",
+)
+@click.option(
+    "--worst", type=int, default=20, show_default=True, help="How many of the worst errors to list."
+)
+def evaluate(gold_path: Path, pred_path: Path, key: str, out: Path | None, worst: int) -> None:
+    """Per-label precision, recall, F1, PR-AUC; macro/micro F1; exact match; worst errors."""
+    import json
+
+    from pipeline.evaluate import EvaluationInputError, run_evaluate
+
+    try:
+        result = run_evaluate(gold_path, pred_path, key=key, worst=worst)
+    except EvaluationInputError as exc:
+        raise UserError(str(exc)) from None
+    target = out or pred_path.with_name(pred_path.name + ".metrics.json")
+    target.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+    click.echo(result.table())
+    if result.errors:
+        click.echo("\nworst errors:")
+        for e in result.errors:
+            score = f"{e.score:.2f}" if e.score is not None else "-"
+            click.echo(
+                f"  {e.id:<12} {e.kind:<15} {e.label:<20} {score:>5}  {e.title} | {e.text[:60]}"
+            )
+    click.echo(f"\nmetrics: {target}")
+
+
+@cli.group()
+def weak() -> None:
+    """Weak supervision: fit the label model, summarize the labeling functions."""
+
+
+@weak.command("fit")
+@click.option(
+    "--train",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Gold train (default: gold/splits/train.jsonl).",
+)
+@click.option(
+    "--dev",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Gold dev (default: gold/splits/dev.jsonl).",
+)
+@click.option(
+    "--unlabeled",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Extra unlabeled posts (JSON Lines) for the EM model.",
+)
+@click.pass_context
+def weak_fit(
+    ctx: click.Context, train: Path | None, dev: Path | None, unlabeled: tuple[Path, ...]
+) -> None:
+    """Fit the candidate label models and keep the best on gold dev."""
+    from pipeline.labeling.fit import run_weak_fit
+    from tousu.progress import close_all, rows_bar
+
+    paths = _paths(ctx)
+    train, dev = train or _gold_split(paths, "train"), dev or _gold_split(paths, "dev")
+    try:
+        result = run_weak_fit(
+            paths, train=train, dev=dev, unlabeled=unlabeled, progress=rows_bar("featurize")
+        )
+    finally:
+        close_all()
+    for c in result.candidates:
+        mark = "*" if c is result.chosen else " "
+        per = "  ".join(f"{label.value} {m.f1:.3f}" for label, m in c.dev.labels.items())
+        click.echo(f"{mark} {c.name:<24} dev macro-F1 {c.dev.macro_f1:.3f}   {per}")
+    click.echo(f"saved {result.chosen.name} ({result.version}) to {result.path}")
+
+
+@weak.command("summary")
+@click.option(
+    "--gold",
+    "gold_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Labeled posts (default: gold/splits/dev.jsonl).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the table as JSON here.",
+)
+@click.pass_context
+def weak_summary(ctx: click.Context, gold_path: Path | None, out: Path | None) -> None:
+    """Each labeling function's coverage, overlap, conflict and accuracy on gold posts."""
+    import json
+
+    from pipeline.labeling.fit import gold_matrix, read_records, votes_for
+    from pipeline.labeling.lfs import default_ruleset
+    from pipeline.labeling.summary import format_summary, lf_summary
+
+    path = gold_path or _gold_split(_paths(ctx), "dev")
+    records = read_records(path)
+    ruleset = default_ruleset()
+    stats = lf_summary(ruleset, votes_for(ruleset, records), gold_matrix(records))
+    click.echo(f"{len(records)} posts from {path}\n" + format_summary(stats))
+    if out is not None:
+        out.write_text(
+            json.dumps([s.as_dict() for s in stats], ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+
+
+def _gold_split(paths: Paths, split: str) -> Path:
+    path = paths.gold_split(split)
+    if not path.exists():
+        raise UserError(f"{path} does not exist: run `tousu gold build` (or pass the file)")
+    return path
+
+
+@cli.group()
+def gold() -> None:
+    """The hand-written gold corpus under gold/ (TOUSU_GOLD_DIR)."""
+
+
+@gold.command("build")
+@click.pass_context
+def gold_build(ctx: click.Context) -> None:
+    """Validate the parts, apply adjudications, write the fixed splits and stats."""
+    from pipeline.gold import GoldError, build
+
+    gold_dir = _paths(ctx).gold_dir
+    try:
+        stats = build(gold_dir)
+    except GoldError as exc:
+        raise UserError(str(exc)) from None
+    for split in ("train", "dev", "test", "all"):
+        s = stats[split]
+        positives = ", ".join(f"{k} {v}" for k, v in s["positives"].items())
+        click.echo(
+            f"{split:<6} {s['posts']:5d} posts; {positives}; none {s['no_label']} ({s['no_label_hard_negative']} hard)"
+        )
+    click.echo(f"splits in {gold_dir / 'splits'}, figures in {gold_dir / 'stats.json'}")
+
+
+@gold.command("agreement")
+@click.pass_context
+def gold_agreement(ctx: click.Context) -> None:
+    """Cohen's kappa per label between the authors and the second annotation."""
+    import json
+
+    from pipeline.gold import GoldError, agreement, load_decisions, load_parts
+
+    gold_dir = _paths(ctx).gold_dir
+    second_path = gold_dir / "annotation2.jsonl"
+    if not second_path.exists():
+        raise UserError(f"{second_path} does not exist: the second annotation goes there")
+    try:
+        result = agreement(load_parts(gold_dir), load_decisions(second_path))
+    except GoldError as exc:
+        raise UserError(str(exc)) from None
+    (gold_dir / "agreement.json").write_text(
+        json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    for name, figures in result["labels"].items():
+        click.echo(f"{name:<22} kappa {figures['kappa']:.3f}  agreement {figures['agreement']:.3f}")
+    click.echo(
+        f"{result['posts']} posts, mean kappa {result['macro_kappa']:.3f}, {len(result['disagreements'])} disagreements"
+    )
 
 
 def main() -> None:

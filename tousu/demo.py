@@ -99,7 +99,7 @@ def run_demo(paths: Paths, *, complaints: int, seed: int, echo: Callable[[str], 
         ingested = run_ingest(paths, progress=bytes_bar)
         echo(f"      {ingested.rows} complaints, {sum(ingested.rejected.values())} rejected")
         echo("[4/6] label")
-        labeled = run_label(paths, load_labeler("rules", paths), progress=rows_bar("label"))
+        labeled = run_label(paths, load_labeler("weak", paths), progress=rows_bar("label"))
     finally:
         close_all()
     echo(f"      {dict(labeled.label_counts)} ({labeled.model_version})")

@@ -10,14 +10,14 @@ from pipeline.taxonomy import Label
 
 
 def test_rules_labeler_labels_records(tmp_path: Path) -> None:
-    labeler = load_labeler("rules", Paths(tmp_path))
+    labeler = load_labeler("weak", Paths(tmp_path))
     (result,) = labeler.predict(
         [{"title": "商家跑路", "body": "小程序被封，客服失联", "issue": ["商家跑路"]}]
     )
     assert result.labels == {Label.EXIT_SCAM, Label.NO_CUSTOMER_SERVICE}
-    assert labeler.version.startswith("rules-")
+    assert labeler.version.startswith("weak-")
 
 
 def test_unknown_labeler_names_the_choices(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="available: rules"):
+    with pytest.raises(ValueError, match="available: weak"):
         load_labeler("bert", Paths(tmp_path))

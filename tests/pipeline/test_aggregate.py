@@ -6,7 +6,8 @@ import duckdb
 
 from pipeline.aggregate import run_aggregate
 from pipeline.ingest import run_ingest
-from pipeline.predictions import RuleLabeler, run_label
+from pipeline.labeling.labeler import WeakLabeler
+from pipeline.predictions import run_label
 from pipeline.settings import Paths
 from tests.conftest import make_record, write_jsonl
 
@@ -48,7 +49,7 @@ def _build(paths: Paths) -> None:
         ],
     )
     run_ingest(paths)
-    run_label(paths, RuleLabeler())
+    run_label(paths, WeakLabeler())
 
 
 def test_weekly_counts_per_platform_merchant_label(paths: Paths) -> None:

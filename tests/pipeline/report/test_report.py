@@ -5,8 +5,9 @@ from parsel import Selector
 
 from pipeline.aggregate import run_aggregate
 from pipeline.ingest import run_ingest
+from pipeline.labeling.labeler import WeakLabeler
 from pipeline.periods import parse_period
-from pipeline.predictions import RuleLabeler, run_label
+from pipeline.predictions import run_label
 from pipeline.report.data import EmptyPeriodError, build_report_data
 from pipeline.report.render import write_report
 from pipeline.settings import Paths
@@ -53,7 +54,7 @@ def warehouse(paths: Paths) -> Paths:
     )
     write_jsonl(paths.raw_site("heimao") / "run.jsonl", rows)
     run_ingest(paths)
-    run_label(paths, RuleLabeler())
+    run_label(paths, WeakLabeler())
     run_aggregate(paths)
     return paths
 
@@ -72,7 +73,7 @@ def test_report_sections_rankings_and_escaping(warehouse: Paths) -> None:
     # Text from complaints is escaped: the script is shown, never run.
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
     assert len(page.css("figure svg")) >= 3  # charts are inline
-    assert "rules-" in page.css("p.meta code::text").get("")
+    assert page.css("p.meta code::text").get("").startswith("weak-")
 
 
 def test_period_filter_and_empty_period(warehouse: Paths) -> None:

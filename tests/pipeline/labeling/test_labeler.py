@@ -1,11 +1,11 @@
-"""The first rules on the taxonomy's own examples and on its traps."""
+"""The weak labeler (default weighted vote) on the taxonomy's own examples and its traps."""
 
 from __future__ import annotations
 
 import pytest
 
+from pipeline.labeling.labeler import WeakLabeler
 from pipeline.taxonomy import Label
-from pipeline.weak_labels import Post, default_rules
 
 F, N, R, E = Label.FAKE_SHIPMENT, Label.NO_CUSTOMER_SERVICE, Label.REFUND_REFUSAL, Label.EXIT_SCAM
 
@@ -22,7 +22,7 @@ F, N, R, E = Label.FAKE_SHIPMENT, Label.NO_CUSTOMER_SERVICE, Label.REFUND_REFUSA
     ],
 )
 def test_taxonomy_examples(text: str, labels: set[Label]) -> None:
-    assert default_rules().score(Post(text)).labels == labels
+    assert _labels(text) == labels
 
 
 @pytest.mark.parametrize(
@@ -35,18 +35,38 @@ def test_taxonomy_examples(text: str, labels: set[Label]) -> None:
     ],
 )
 def test_feared_denied_or_resolved_is_not_labeled(text: str, absent: set[Label]) -> None:
-    assert not default_rules().score(Post(text)).labels & absent
+    assert not _labels(text) & absent
 
 
 def test_factual_issue_tag_counts_loose_tag_does_not() -> None:
-    rules = default_rules()
-    assert R in rules.score(Post("想问一下情况", issue=("不予退款",))).labels
-    assert not rules.score(Post("想问一下情况", issue=("退款问题", "服务欺诈"))).labels
+    labeler = WeakLabeler()
+    factual, loose = labeler.predict(
+        [
+            {"title": "想问一下情况", "body": "", "issue": ["不予退款"]},
+            {"title": "想问一下情况", "body": "", "issue": "退款问题,服务欺诈"},
+        ]
+    )
+    assert R in factual.labels
+    assert not loose.labels
+
+
+def test_body_denial_beats_a_contradicting_tag() -> None:
+    (result,) = WeakLabeler().predict(
+        [{"title": "投诉", "body": "倒不是商家跑路了，店还开着，就是发货慢", "issue": ["商家跑路"]}]
+    )
+    assert E not in result.labels
 
 
 def test_scores_are_probabilities_and_version_is_stable() -> None:
-    rules = default_rules()
-    result = rules.score(Post("商家跑路了"))
+    labeler = WeakLabeler()
+    (result,) = labeler.predict([{"title": "商家跑路了", "body": ""}])
     assert all(0.0 < p < 1.0 for p in result.scores.values())
     assert result.scores[E] > 0.5 > result.scores[F]
-    assert rules.version == default_rules().version and rules.version.startswith("rules-")
+    assert labeler.version == WeakLabeler().version and labeler.version.startswith(
+        "weak-weighted_vote-"
+    )
+
+
+def _labels(text: str) -> set[Label]:
+    (result,) = WeakLabeler().predict([{"title": "", "body": text}])
+    return set(result.labels)
