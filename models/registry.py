@@ -1,4 +1,8 @@
-"""Choose the labeler for ``tousu label`` and ``tousu predict`` by name."""
+"""Choose the labeler for ``tousu label`` and ``tousu predict`` by name.
+
+``auto`` takes the best that exists: the ONNX int8 classifier, else the PyTorch classifier,
+else the weak-supervision labeler (rules + label model).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,32 @@ from pipeline.labeling.labeler import WeakLabeler
 from pipeline.predictions import Labeler
 from pipeline.settings import Paths
 
-LABELERS = ("weak",)
+LABELERS = ("auto", "weak", "classifier", "onnx")
+
+
+def resolve(name: str, paths: Paths) -> str:
+    if name != "auto":
+        return name
+    from models.layout import ARTIFACT_FILE, INT8_FILE, ONNX_DIR
+
+    if (paths.classifier / ONNX_DIR / INT8_FILE).exists():
+        return "onnx"
+    if (paths.classifier / ARTIFACT_FILE).exists():
+        return "classifier"
+    return "weak"
 
 
 def load_labeler(name: str, paths: Paths) -> Labeler:
     """The labeler called ``name``; ``paths`` locates fitted or trained artifacts."""
-    if name == "weak":
+    if name not in LABELERS:
+        raise ValueError(f"unknown labeler {name!r}; available: {', '.join(LABELERS)}")
+    chosen = resolve(name, paths)
+    if chosen == "weak":
         return WeakLabeler.from_paths(paths)
-    raise ValueError(f"unknown labeler {name!r}; available: {', '.join(LABELERS)}")
+    if chosen == "classifier":
+        from models.classifier import ClassifierLabeler
+
+        return ClassifierLabeler(paths.classifier)
+    from models.onnx_export import OnnxLabeler
+
+    return OnnxLabeler(paths.classifier)

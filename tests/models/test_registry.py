@@ -19,5 +19,5 @@ def test_rules_labeler_labels_records(tmp_path: Path) -> None:
 
 
 def test_unknown_labeler_names_the_choices(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="available: weak"):
+    with pytest.raises(ValueError, match="available: auto, weak, classifier, onnx"):
         load_labeler("bert", Paths(tmp_path))

@@ -1,0 +1,97 @@
+"""Training arguments: one dataclass with help text, validated on construction, saved with the
+model (``training_args.json``) so every artifact says how it was made."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class TrainArgs:
+    base_model: str = field(
+        default="artifacts/base/multilingual-e5-small",
+        metadata={"help": "Local transformers folder or hub name of the pretrained encoder."},
+    )
+    output_dir: str = field(
+        default="artifacts/classifier", metadata={"help": "Where the artifact goes."}
+    )
+    num_layers: int | None = field(
+        default=None, metadata={"help": "Keep only the first N encoder layers (None: all)."}
+    )
+    max_length: int = field(
+        default=256, metadata={"help": "Tokens per post (title + body), truncated."}
+    )
+    batch_size: int = field(default=16, metadata={"help": "Posts per training step."})
+    epochs: int = field(
+        default=6, metadata={"help": "Upper bound on epochs (early stopping decides)."}
+    )
+    learning_rate: float = field(
+        default=5e-5, metadata={"help": "Peak learning rate of the encoder."}
+    )
+    head_learning_rate: float = field(
+        default=1e-3, metadata={"help": "Learning rate of the new classification head."}
+    )
+    weight_decay: float = field(
+        default=0.01, metadata={"help": "AdamW weight decay (not on biases and norms)."}
+    )
+    warmup_ratio: float = field(
+        default=0.1, metadata={"help": "Share of steps with linear warm-up."}
+    )
+    freeze_word_embeddings: bool = field(
+        default=True,
+        metadata={"help": "Freeze the 96M-parameter word embeddings (faster, less overfitting)."},
+    )
+    weak_weight: float = field(
+        default=0.5,
+        metadata={
+            "help": "Loss weight of weakly labeled posts relative to gold (0 disables them)."
+        },
+    )
+    weak_limit: int = field(
+        default=3000, metadata={"help": "At most this many weakly labeled posts."}
+    )
+    pos_weight_cap: float = field(
+        default=4.0,
+        metadata={"help": "Cap on the per-label positive weight that offsets class imbalance."},
+    )
+    patience: int = field(
+        default=2, metadata={"help": "Epochs without dev macro-F1 gain before stopping."}
+    )
+    seed: int = field(
+        default=13, metadata={"help": "Random seed (data order, head init, dropout)."}
+    )
+    threads: int = field(default=2, metadata={"help": "torch CPU threads."})
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.max_length >= 16, "max_length must be at least 16"),
+            (self.batch_size >= 1, "batch_size must be at least 1"),
+            (self.epochs >= 1, "epochs must be at least 1"),
+            (
+                self.learning_rate > 0 and self.head_learning_rate > 0,
+                "learning rates must be positive",
+            ),
+            (0 <= self.warmup_ratio < 1, "warmup_ratio must be in [0, 1)"),
+            (self.weak_weight >= 0, "weak_weight must be >= 0"),
+            (self.num_layers is None or self.num_layers >= 1, "num_layers must be >= 1 or None"),
+            (self.patience >= 1, "patience must be at least 1"),
+            (self.pos_weight_cap >= 1, "pos_weight_cap must be >= 1"),
+            (self.threads >= 1, "threads must be at least 1"),
+        ]
+        problems = [message for ok, message in checks if not ok]
+        if problems:
+            raise ValueError("bad training arguments: " + "; ".join(problems))
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainArgs:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def output_path(self) -> Path:
+        return Path(self.output_dir)

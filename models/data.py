@@ -1,0 +1,87 @@
+"""Training examples: gold posts with their labels, and weakly labeled posts with the label
+model's probabilities as soft evidence.
+
+Every post becomes ``title`` + newline + ``body`` (cleaned as ingest cleans it), the same text
+the classifier sees at prediction time. A weak example carries, per label, a target (p >= 0.5)
+and a weight |2p - 1|: confident label-model votes count, coin flips do not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.jsonl import iter_lines
+from pipeline.labeling.labeler import WeakLabeler
+from pipeline.taxonomy import LABELS, parse_labels
+from pipeline.text import clean_text, clean_title
+
+
+def post_text(record: dict[str, Any]) -> str:
+    return f"{clean_title(str(record.get('title') or ''))}\n{clean_text(str(record.get('body') or ''))}"
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    targets: tuple[float, ...]  # one per label, 0 or 1
+    weights: tuple[float, ...]  # one per label
+    source: str  # "gold" | "weak"
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    records = []
+    for line in iter_lines(path):
+        try:
+            record = json.loads(line.text or "")
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} line {line.line_no}: not JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path} line {line.line_no}: not a JSON object")
+        records.append(record)
+    return records
+
+
+def gold_examples(records: Iterable[dict[str, Any]]) -> list[Example]:
+    out = []
+    for record in records:
+        labels = parse_labels(record.get("labels"))
+        out.append(
+            Example(
+                text=post_text(record),
+                targets=tuple(1.0 if label in labels else 0.0 for label in LABELS),
+                weights=(1.0,) * len(LABELS),
+                source="gold",
+            )
+        )
+    return out
+
+
+def weak_examples(
+    records: Sequence[dict[str, Any]], labeler: WeakLabeler, *, weight: float
+) -> list[Example]:
+    out = []
+    for record, result in zip(records, labeler.predict(records), strict=True):
+        probs = [result.scores[label] for label in LABELS]
+        out.append(
+            Example(
+                text=post_text(record),
+                targets=tuple(1.0 if p >= 0.5 else 0.0 for p in probs),
+                weights=tuple(weight * abs(2 * p - 1) for p in probs),
+                source="weak",
+            )
+        )
+    return out
+
+
+def gold_label_matrix(examples: Sequence[Example]) -> list[list[bool]]:
+    return [[t >= 0.5 for t in e.targets] for e in examples]
+
+
+def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length (dynamic padding wastes little)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]

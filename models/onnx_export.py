@@ -1,0 +1,123 @@
+"""Fast CPU inference: export the classifier to ONNX, quantize it to dynamic int8, and serve it
+with ONNX Runtime behind the same ``Labeler`` interface.
+
+Dynamic int8 quantization stores the MatMul weights as int8 and quantizes activations on the
+fly; published CPU figures for BERT-class models are 1.8-2x faster than fp32 PyTorch for 0.5-0.9
+macro-F1 points. Batches are length-sorted with dynamic padding, as in the PyTorch path.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.classifier import Scorer, read_artifact
+from models.data import length_batches, post_text
+from models.layout import FP32_FILE, INT8_FILE, ONNX_DIR
+from pipeline.taxonomy import LabelScore
+
+
+def export_onnx(folder: Path) -> Path:
+    """Write ``onnx/model.onnx`` and ``onnx/model.int8.onnx`` inside the artifact folder."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModelForSequenceClassification
+
+    read_artifact(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder)
+    model.eval()
+    out = folder / ONNX_DIR
+    tmp = folder / (ONNX_DIR + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    # Trace with a padded row so the attention-mask path is the general one.
+    mask = torch.ones((2, 16), dtype=torch.long)
+    mask[1, 10:] = 0
+    example = (torch.ones((2, 16), dtype=torch.long), mask)
+
+    class _Logits(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            logits: torch.Tensor = self.inner(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).logits
+            return logits
+
+    torch.onnx.export(
+        _Logits(model),
+        example,
+        str(tmp / FP32_FILE),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "seq"},
+            "attention_mask": {0: "batch", 1: "seq"},
+            "logits": {0: "batch"},
+        },
+        opset_version=17,
+        dynamo=False,
+    )
+    # The quantizer logs every tensor at INFO on the root logger: keep that out of the output.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
+    try:
+        quantize_dynamic(str(tmp / FP32_FILE), str(tmp / INT8_FILE), weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.replace(out)
+    return out / INT8_FILE
+
+
+class OnnxLabeler(Scorer):
+    def __init__(
+        self, folder: Path, *, int8: bool = True, batch_size: int = 32, threads: int = 2
+    ) -> None:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        super().__init__(read_artifact(folder))
+        path = folder / ONNX_DIR / (INT8_FILE if int8 else FP32_FILE)
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist: run `tousu model export-onnx`")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.batch_size = batch_size
+        self.int8 = int8
+
+    @property
+    def version(self) -> str:
+        return f"{self.meta['model_version']}-onnx{'-int8' if self.int8 else ''}"
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)[
+            "input_ids"
+        ]
+        out = np.zeros((len(texts), len(self.thresholds)))
+        for batch in length_batches([len(ids) for ids in encoded], self.batch_size):
+            padded = self.tokenizer.pad(
+                {"input_ids": [encoded[i] for i in batch]}, return_tensors="np"
+            )
+            feeds = {
+                "input_ids": padded["input_ids"].astype(np.int64),
+                "attention_mask": padded["attention_mask"].astype(np.int64),
+            }
+            out[batch] = self.session.run(["logits"], feeds)[0]
+        return out
+
+    def predict(self, records: Sequence[dict[str, Any]]) -> list[LabelScore]:
+        if not records:
+            return []
+        return self.results(self.logits([post_text(r) for r in records]))
