@@ -1,8 +1,9 @@
 """Training examples: gold posts with their labels, and weakly labeled posts with the label
 model's probabilities as soft evidence.
 
-Every post becomes ``title`` + newline + ``body`` (cleaned as ingest cleans it), the same text
-the classifier sees at prediction time. A weak example carries, per label, a target (p >= 0.5)
+Every post becomes its title, body and the complainant's own structured fields (投诉问题 and
+投诉要求, when present), cleaned as ingest cleans them: the taxonomy judges a complaint as a
+whole, and this is the same text the classifier sees at prediction time. A weak example carries, per label, a target (p >= 0.5)
 and a weight |2p - 1|: confident label-model votes count, coin flips do not.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.contract import split_tags
 from pipeline.jsonl import iter_lines
 from pipeline.labeling.labeler import WeakLabeler
 from pipeline.taxonomy import LABELS, parse_labels
@@ -21,7 +23,13 @@ from pipeline.text import clean_text, clean_title
 
 
 def post_text(record: dict[str, Any]) -> str:
-    return f"{clean_title(str(record.get('title') or ''))}\n{clean_text(str(record.get('body') or ''))}"
+    parts = [clean_title(str(record.get("title") or "")), clean_text(str(record.get("body") or ""))]
+    for name, field_name in (("投诉问题", "issue"), ("投诉要求", "appeal")):
+        values = record.get(field_name) or []
+        tags = split_tags(values) if isinstance(values, str) else [str(v) for v in values]
+        if tags:
+            parts.append(f"{name}：{'，'.join(tags)}")
+    return "\n".join(parts)
 
 
 @dataclass(frozen=True)

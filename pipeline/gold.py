@@ -11,6 +11,8 @@ Layout (``gold/``, project data in the repository):
 Final labels are the author's, replaced by the adjudicated ones where a disagreement was
 settled. Splits are stratified by label combination (hard negatives spread evenly), seeded,
 and disjoint by text: posts that share a 20-character passage are kept in the same split.
+Splits are fixed: once a post has a split it keeps it (a later adjudication changes its labels,
+never its split); only posts added later are assigned, among themselves.
 """
 
 from __future__ import annotations
@@ -152,9 +154,27 @@ def _passage_groups(posts: Sequence[GoldPost]) -> list[list[int]]:
     return list(groups.values())
 
 
-def assign_splits(posts: Sequence[GoldPost], *, seed: int = SPLIT_SEED) -> list[GoldPost]:
-    """Stratified, seeded train/dev/test assignment, disjoint by text."""
+def assign_splits(
+    posts: Sequence[GoldPost], *, seed: int = SPLIT_SEED, existing: dict[str, str] | None = None
+) -> list[GoldPost]:
+    """Stratified, seeded train/dev/test assignment, disjoint by text; posts in ``existing``
+    keep their split, and a new post sharing a passage with one joins that split."""
+    existing = existing or {}
     groups = _passage_groups(posts)
+    split_of: dict[int, str] = {}
+    fresh_groups = []
+    for group in groups:
+        kept = {existing[posts[i].id] for i in group if posts[i].id in existing}
+        if len(kept) > 1:
+            raise GoldError(
+                f"posts sharing a passage sit in different splits: {[posts[i].id for i in group]}"
+            )
+        if kept:
+            for i in group:
+                split_of[i] = next(iter(kept))
+        else:
+            fresh_groups.append(group)
+    groups = fresh_groups
     strata: dict[tuple[str, ...], list[list[int]]] = defaultdict(list)
     for group in groups:
         first = posts[group[0]]
@@ -163,7 +183,6 @@ def assign_splits(posts: Sequence[GoldPost], *, seed: int = SPLIT_SEED) -> list[
         )
         strata[key].append(group)
     rng = random.Random(seed)
-    split_of: dict[int, str] = {}
     for key in sorted(strata):
         members = sorted(strata[key], key=lambda g: posts[g[0]].id)
         rng.shuffle(members)
@@ -218,10 +237,19 @@ def write_splits(gold_dir: Path, posts: Sequence[GoldPost]) -> dict[str, Path]:
     return out
 
 
+def existing_splits(gold_dir: Path) -> dict[str, str]:
+    out = {}
+    for split in SPLITS:
+        path = gold_dir / "splits" / f"{split}.jsonl"
+        if path.exists():
+            out.update({post.id: split for post in _read(path, GoldPost)})
+    return out
+
+
 def build(gold_dir: Path) -> dict[str, Any]:
-    """Validate parts, apply adjudications, split, and write splits and stats."""
+    """Validate parts, apply adjudications, split (keeping existing splits), write splits and stats."""
     posts = final_labels(load_parts(gold_dir), load_decisions(gold_dir / "adjudication.jsonl"))
-    posts = assign_splits(posts)
+    posts = assign_splits(posts, existing=existing_splits(gold_dir))
     write_splits(gold_dir, posts)
     stats = corpus_stats(posts)
     (gold_dir / "stats.json").write_text(

@@ -105,3 +105,35 @@ def test_kappa_agrees_with_scikit_learn_and_lists_disagreements(tmp_path: Path) 
     assert result["disagreements"] == [
         {"id": "t-0001", "author": ["exit_scam"], "second": ["no_customer_service", "exit_scam"]}
     ]
+
+
+def test_splits_stay_fixed_when_labels_change_or_posts_are_added(tmp_path: Path) -> None:
+    rows = [_post(i, COMBOS[i % len(COMBOS)]) for i in range(100)]
+    write_jsonl(tmp_path / "parts" / "t.jsonl", rows)
+    build(tmp_path)
+    first = {p.id: p.split for p in assign_splits(load_parts(tmp_path), existing=None)}
+    kept = {
+        json.loads(x)["id"]: s
+        for s in ("train", "dev", "test")
+        for x in (tmp_path / "splits" / f"{s}.jsonl").read_text(encoding="utf-8").splitlines()
+    }
+    assert kept == first
+    # Relabel a post and add new ones: old posts keep their split.
+    write_jsonl(
+        tmp_path / "adjudication.jsonl", [{"id": "t-0001", "labels": ["exit_scam"], "rule": "x"}]
+    )
+    write_jsonl(
+        tmp_path / "parts" / "u.jsonl", [_post(i, COMBOS[i % len(COMBOS)]) for i in range(500, 540)]
+    )
+    build(tmp_path)
+    after = {
+        json.loads(x)["id"]: s
+        for s in ("train", "dev", "test")
+        for x in (tmp_path / "splits" / f"{s}.jsonl").read_text(encoding="utf-8").splitlines()
+    }
+    assert {k: after[k] for k in kept} == kept
+    assert len(after) == 140 and {after[f"t-{i:04d}"] for i in range(500, 540)} == {
+        "train",
+        "dev",
+        "test",
+    }
