@@ -17,19 +17,39 @@ from crawler.spiders.base import ComplaintSpider
 
 
 class CrawlStatsWriter:
-    """Writes every crawl stat to ``<run>.stats.json`` when the spider closes."""
+    """Writes every crawl stat to ``<run>.stats.json``: every ``TOUSU_STATS_INTERVAL``
+    seconds while the crawl runs (so that a killed run leaves its figures, with
+    ``finish_reason`` null), and when the spider closes. Each write replaces the file whole."""
 
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, interval: float) -> None:
         self.crawler = crawler
+        self.interval = interval
+        self.task: Any = None
+        self.spider: ComplaintSpider | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        ext = cls(crawler)
+        ext = cls(crawler, crawler.settings.getfloat("TOUSU_STATS_INTERVAL", 30.0))
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
+    def spider_opened(self, spider: Any) -> None:
+        if isinstance(spider, ComplaintSpider) and self.interval > 0:
+            self.spider = spider
+            self.task = create_looping_call(self.write, None)
+            self.task.start(self.interval, now=False)
+
     def spider_closed(self, spider: Any, reason: str) -> None:
-        if not isinstance(spider, ComplaintSpider) or self.crawler.stats is None:
+        if self.task is not None and self.task.running:
+            self.task.stop()
+        if isinstance(spider, ComplaintSpider):
+            self.spider = spider
+            self.write(reason)
+
+    def write(self, reason: str | None) -> None:
+        spider = self.spider
+        if spider is None or self.crawler.stats is None:
             return
         stats = {k: _jsonable(v) for k, v in sorted(self.crawler.stats.get_stats().items())}
         payload = {
@@ -86,6 +106,8 @@ class ProgressBar:
             self.task.start(self.interval, now=False)
 
     def scraped(self, item: Any, spider: Any) -> None:
+        if not isinstance(item, dict):
+            return  # merchant info, not a complaint
         self.count += 1
         if self.bar is not None:
             self.bar.update(1)

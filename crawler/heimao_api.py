@@ -14,7 +14,7 @@ import random
 import string
 import time
 from collections.abc import Iterable, Mapping
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 SITE_URL = "https://tousu.sina.com.cn"
 SALT = "$d6eb7ff91ee257475%"
@@ -25,9 +25,30 @@ SEARCH_PATH = "/api/index/s"
 COMPANY_INFO_PATH = "/api/company/info"
 DETAIL_PATH = "/complaint/view/{sn}/"
 
+MOBILE_SITE_URL = "https://tousu.sina.cn"
+
 # Which query parameters each endpoint signs (their values enter the signature).
 FEED_SIGNED = ("type", "page_size", "page")
 MERCHANT_FEED_SIGNED = ("couid", "type", "page_size", "page")
+# Search signs the keywords with the pager, as public crawlers of the site sign it.
+SEARCH_SIGNED = ("keywords", "page_size", "page")
+SIGNED_BY_PATH: dict[str, tuple[str, ...]] = {
+    FEED_PATH: FEED_SIGNED,
+    MERCHANT_FEED_PATH: MERCHANT_FEED_SIGNED,
+    SEARCH_PATH: SEARCH_SIGNED,
+}
+
+# The ``type`` filter of the feeds: the tabs of the site's merchant page (全部 / 已回复 /
+# 已完成). ``type=1`` (all) is confirmed on the real site; 2 and 3 are our reading of the
+# other two tabs and are what the simulator implements. Each tab is capped at about 50
+# pages on its own, so walking all three reaches deeper into a large merchant's history.
+TYPE_ALL = 1
+TYPE_REPLIED = 2
+TYPE_COMPLETED = 3
+FEED_TYPES = (TYPE_ALL, TYPE_REPLIED, TYPE_COMPLETED)
+
+# Weibo login cookies the keyword search needs (status code 10017 without them).
+LOGIN_COOKIES = ("SUB", "SUBP")
 
 # result.status.code values.
 CODE_OK = 0
@@ -100,7 +121,7 @@ def feed_url(
     *,
     page: int,
     page_size: int = PAGE_SIZE,
-    type_: int = 1,
+    type_: int = TYPE_ALL,
     field: int | None = None,
 ) -> str:
     params = {"type": type_, "page_size": page_size, "page": page}
@@ -109,7 +130,7 @@ def feed_url(
 
 
 def merchant_feed_url(
-    base_url: str, *, couid: str, page: int, page_size: int = PAGE_SIZE, type_: int = 1
+    base_url: str, *, couid: str, page: int, page_size: int = PAGE_SIZE, type_: int = TYPE_ALL
 ) -> str:
     params: dict[str, str | int] = {
         "couid": couid,
@@ -121,5 +142,43 @@ def merchant_feed_url(
     return f"{base_url.rstrip('/')}{MERCHANT_FEED_PATH}?{query}"
 
 
+def search_url(base_url: str, *, keywords: str, page: int, page_size: int = PAGE_SIZE) -> str:
+    params: dict[str, str | int] = {"keywords": keywords, "page_size": page_size, "page": page}
+    return f"{base_url.rstrip('/')}{SEARCH_PATH}?{signed_query(params, SEARCH_SIGNED)}"
+
+
 def company_info_url(base_url: str, couid: str) -> str:
     return f"{base_url.rstrip('/')}{COMPANY_INFO_PATH}?{urlencode({'couid': couid})}"
+
+
+def resign_url(url: str, *, now_ms: int | None = None, rng: random.Random | None = None) -> str:
+    """The same signed API request with a fresh timestamp, nonce and signature.
+
+    A request that waited (a retry backoff, a ban cool-down) carries a timestamp the site
+    now refuses as stale; every other query parameter is kept as it was. URLs of unsigned
+    endpoints come back unchanged.
+    """
+    parts = urlsplit(url)
+    signed = SIGNED_BY_PATH.get(parts.path.rstrip("/"))
+    if signed is None:
+        return url
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    values = dict(query)
+    if any(key not in values for key in signed):
+        return url
+    ts = str(now_ms if now_ms is not None else int(time.time() * 1000))
+    rs = new_nonce(rng)
+    fresh = {"ts": ts, "rs": rs, "signature": sign(ts, rs, [values[k] for k in signed])}
+    rebuilt = [(k, fresh.get(k, v)) for k, v in query]
+    return urlunsplit(parts._replace(query=urlencode(rebuilt)))
+
+
+def signed_at_ms(url: str) -> int | None:
+    """The ``ts`` a signed URL carries (None for unsigned URLs)."""
+    ts = dict(parse_qsl(urlsplit(url).query)).get("ts", "")
+    return int(ts) if ts.isdigit() else None
+
+
+def login_cookie_header(cookies: Mapping[str, str]) -> str:
+    """A ``Cookie`` header from name -> value pairs."""
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())

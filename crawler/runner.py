@@ -15,7 +15,7 @@ SETTINGS_MODULE = "crawler.settings"
 @dataclass(frozen=True)
 class CrawlResult:
     output: Path
-    records: int
+    records: int  # complaints written by this run (duplicates of earlier runs excluded)
     rejected: int
     finish_reason: str
     stats_path: Path
@@ -57,7 +57,7 @@ def run_crawl(
     rejected = sum(int(v) for k, v in stats.items() if k.startswith("item_rejected/"))
     return CrawlResult(
         output=spider.output_path,
-        records=int(stats.get("item_scraped_count", 0)),
+        records=int(stats.get("tousu/records_written", 0)),
         rejected=rejected,
         finish_reason=str(payload.get("finish_reason", "unknown")),
         stats_path=stats_path,

@@ -1,8 +1,9 @@
 """Compare what the pipeline produced with what the simulator planted.
 
 Used by the demo to print an honest self-check and by the end-to-end tests: crawl coverage,
-label quality against the planted labels, and where each planted exit-scam merchant ranks in
-the report's exit-scam table.
+label quality against the planted labels, where each planted exit-scam merchant ranks in the
+exit-scam ranking (whole span and its own episode weeks), when the early warning first put it
+on the watchlist, and whether the platform with rising fake shipments was flagged.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from pipeline.periods import Period
-from pipeline.report.data import build_report_data
+from pipeline.alerts import AlertResult, detect_alerts
+from pipeline.ranking import Unit, rank_period
 from pipeline.settings import Paths
 from pipeline.taxonomy import LABELS, Label
 from pipeline.warehouse import connect, sql_path
@@ -34,8 +35,10 @@ class PlantedMerchant:
     couid: str
     start_week: str
     end_week: str
-    rank: int | None  # position in the exit-scam merchant table, None if absent
-    episode_rank: int | None  # the same, in a report for the episode's weeks only
+    rank: int | None  # position in the exit-scam merchant ranking, None if not ranked
+    episode_rank: int | None  # the same, over the episode's weeks only
+    first_alert_week: str | None  # ISO week it first stood on the watchlist, None if never
+    alert_delay_weeks: int | None  # weeks from the episode's start to that alert
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,10 @@ class TruthCheck:
     quality: dict[Label, LabelQuality]
     planted: list[PlantedMerchant]
     rising_platform: str | None
-    rising_platform_rank: int | None  # in the fake-shipment platform table
+    rising_platform_rank: int | None  # in the fake-shipment platform ranking
+    rising_platform_alert_week: str | None  # first week its fake-shipment trend was flagged
+    watchlist: list[str]  # every merchant the early warning flagged
+    platform_alerts: list[tuple[str, str]]  # (platform, label) trends flagged
 
     @property
     def coverage(self) -> float:
@@ -63,7 +69,12 @@ def load_truth(path: Path) -> dict[str, Any]:
     return truth
 
 
-def check_against_truth(paths: Paths, truth_path: Path, period: Period | None = None) -> TruthCheck:
+def _iso(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def check_against_truth(paths: Paths, truth_path: Path) -> TruthCheck:
     truth = load_truth(truth_path)
     con = connect()
     con.execute("CREATE TABLE truth (sn VARCHAR, labels VARCHAR[])")
@@ -89,17 +100,17 @@ def check_against_truth(paths: Paths, truth_path: Path, period: Period | None = 
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         quality[label] = LabelQuality(precision, recall, f1, int(tp + fn))
-    report = build_report_data(paths, period or Period("all", None, None))
-    sections = {s.label: s for s in report.sections}
-    scam_names = [row.name for row in sections[Label.EXIT_SCAM].merchants]
+    scam_names = _ranked(paths, None, None, "merchant", Label.EXIT_SCAM)
+    alerts = detect_alerts(paths, with_examples=False)
     merchants = {m["couid"]: m for m in truth["merchants"]}
     planted = []
-    rising, rising_rank = None, None
+    rising, rising_rank, rising_alert = None, None, None
     for episode in truth["episodes"]:
         if episode["kind"] == "exit_scam":
             name = merchants[episode["target"]]["canonical"]
             first = date.fromisoformat(episode["start_date"])
-            weeks = Period("episode", first, first + timedelta(weeks=len(episode["weekly"])))
+            end = first + timedelta(weeks=len(episode["weekly"]))
+            alert_week = _first_alert(alerts, name)
             planted.append(
                 PlantedMerchant(
                     name=name,
@@ -107,13 +118,23 @@ def check_against_truth(paths: Paths, truth_path: Path, period: Period | None = 
                     start_week=episode["start_week"],
                     end_week=episode["end_week"],
                     rank=_rank(name, scam_names),
-                    episode_rank=_rank(name, _exit_scam_merchants(paths, weeks)),
+                    episode_rank=_rank(
+                        name, _ranked(paths, first, end, "merchant", Label.EXIT_SCAM)
+                    ),
+                    first_alert_week=_iso(alert_week) if alert_week else None,
+                    alert_delay_weeks=(alert_week - first).days // 7 if alert_week else None,
                 )
             )
         elif episode["kind"] == "platform_fake_shipment_rise":
             rising = episode["target"]
-            platforms = [row.name for row in sections[Label.FAKE_SHIPMENT].platforms]
+            platforms = _ranked(paths, None, None, "platform", Label.FAKE_SHIPMENT)
             rising_rank = _rank(rising, platforms)
+            flagged = [
+                a.first_alert_week
+                for a in alerts.platforms
+                if a.platform == rising and a.label == Label.FAKE_SHIPMENT.value
+            ]
+            rising_alert = _iso(flagged[0]) if flagged else None
     return TruthCheck(
         planted_complaints=len(truth["posts"]),
         crawled=int(crawled),
@@ -122,6 +143,9 @@ def check_against_truth(paths: Paths, truth_path: Path, period: Period | None = 
         planted=planted,
         rising_platform=rising,
         rising_platform_rank=rising_rank,
+        rising_platform_alert_week=rising_alert,
+        watchlist=[m.merchant for m in alerts.merchants],
+        platform_alerts=[(a.platform, a.label) for a in alerts.platforms],
     )
 
 
@@ -129,6 +153,15 @@ def _rank(name: str, names: list[str]) -> int | None:
     return names.index(name) + 1 if name in names else None
 
 
-def _exit_scam_merchants(paths: Paths, period: Period) -> list[str]:
-    sections = build_report_data(paths, period).sections
-    return [row.name for s in sections if s.label is Label.EXIT_SCAM for row in s.merchants]
+def _ranked(
+    paths: Paths, start: date | None, end: date | None, unit: Unit, label: Label
+) -> list[str]:
+    """Names in ranking order (ranked units only: at least the minimum volume)."""
+    return [u.name for u in rank_period(paths, start, end, unit)[label].ranked]
+
+
+def _first_alert(alerts: AlertResult, merchant: str) -> date | None:
+    for m in alerts.merchants:
+        if m.merchant == merchant:
+            return m.first_alert_week
+    return None

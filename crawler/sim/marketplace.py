@@ -12,6 +12,10 @@ What it models, and why:
   shapes their stories, and their own propensity for each label.
 - About 3% of posts are filed against two merchants (usually a shop and its platform): two
   consecutive ``sn`` with the same text, as on the real site.
+- Optionally (``near_duplicate_rate``, off by default) a complainant posts the same complaint
+  again 1-30 days later with small edits (an opener such as 再次投诉, a follow-up sentence, a
+  sentence dropped, a word swapped, a prefix on the title), against the same merchant or, for
+  a platform, another of its accounts; the truth file records ``repost_of`` for each.
 - Planted episodes, written to the truth file: exit scams (a rise of non-delivery, then
   no-customer-service and exit-scam complaints over 2-3 weeks, then silence) and one platform
   whose share of fake shipments rises steadily over the whole span.
@@ -118,6 +122,7 @@ class SimConfig:
     platform_rise: bool = True
     multi_merchant_rate: float = 0.03
     trap_rate: float = 0.12
+    near_duplicate_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.weeks < 4:
@@ -136,6 +141,10 @@ class SimConfig:
         if not 0 <= self.multi_merchant_rate <= 0.5:
             raise ValueError(
                 f"multi_merchant_rate must be in [0, 0.5], got {self.multi_merchant_rate}"
+            )
+        if not 0 <= self.near_duplicate_rate <= 0.3:
+            raise ValueError(
+                f"near_duplicate_rate must be in [0, 0.3], got {self.near_duplicate_rate}"
             )
 
     @property
@@ -188,6 +197,7 @@ class SimPost:
     episode: str | None = None
     sld: str = ""
     votes: int = 0
+    repost_of: int | None = None  # post_id of the post this one re-posts with small edits
 
 
 @dataclass
@@ -212,6 +222,10 @@ class _Draft:
     platform: str | None
     spec: PostSpec
     episode: str | None
+    repost_of: _Draft | None = None
+    # Set once realized, for the re-posts that copy it.
+    text: ComposedPost | None = None
+    post_id: int = -1
 
 
 class Marketplace:
@@ -280,6 +294,7 @@ class Marketplace:
                 "exit_scams": cfg.exit_scams,
                 "platform_rise": cfg.platform_rise,
                 "multi_merchant_rate": cfg.multi_merchant_rate,
+                "near_duplicate_rate": cfg.near_duplicate_rate,
             },
             "platforms": {key: list(names) for key, (names, _) in PLATFORMS.items()},
             "merchants": [
@@ -323,6 +338,7 @@ class Marketplace:
                     "created_at": p.created_at.isoformat(),
                     "episode": p.episode,
                     "pii": [list(item) for item in p.text.pii],
+                    "repost_of": p.repost_of,
                 }
                 for p in self.posts
             ],
@@ -605,8 +621,19 @@ def _make_drafts(
                 if rise_platform and platform == rise_platform
                 else None
             )
-            drafts.append(_Draft(targets, created, labels, topic, trap, platform, spec, episode))
+            draft = _Draft(targets, created, labels, topic, trap, platform, spec, episode)
+            drafts.append(draft)
             remaining -= len(targets)
+            if (
+                cfg.near_duplicate_rate
+                and remaining >= 1
+                and not merchant.planted
+                and rng.random() < cfg.near_duplicate_rate
+            ):
+                repost = _repost(rng, cfg, merchants, draft)
+                if repost is not None:
+                    drafts.append(repost)
+                    remaining -= 1
             if episode:
                 counts["posts"] += 1
                 for label in labels:
@@ -616,6 +643,98 @@ def _make_drafts(
     if rise_episode is not None:
         episodes.append(rise_episode)
     return drafts
+
+
+# Small edits a complainant makes when posting the same complaint again.
+REPOST_OPENERS = (
+    "再次投诉：",
+    "第二次投诉了，",
+    "上次投诉没有结果，",
+    "重新投诉一下，",
+    "之前投诉过，",
+)
+REPOST_CLOSERS = (
+    "到现在还是没有处理结果。",
+    "已经过去这么久了，商家依旧没有回应。",
+    "希望平台尽快介入处理！",
+    "请尽快处理，谢谢。",
+)
+REPOST_TITLE_PREFIXES = ("再次投诉：", "【二次投诉】", "求助：", "还是没解决：")
+REPOST_SWAPS = (
+    ("商家", "店家"),
+    ("客服", "售后"),
+    ("一直", "始终"),
+    ("现在", "目前"),
+    ("联系", "联络"),
+    ("退款", "退钱"),
+)
+
+
+def _repost(
+    rng: random.Random, cfg: SimConfig, merchants: list[Merchant], original: _Draft
+) -> _Draft | None:
+    """The same complaint posted again later, against the same merchant or, for a platform,
+    maybe another of its accounts; None when the span ends first."""
+    created = original.created_at + timedelta(days=rng.uniform(1, 30))
+    end = datetime.combine(cfg.end, datetime.min.time(), tzinfo=CHINA_TZ).astimezone(UTC)
+    if created >= end:
+        return None
+    merchant = original.merchants[0]
+    if merchant.is_platform and rng.random() < 0.5:
+        others = [
+            m
+            for m in merchants
+            if m.is_platform and m.canonical == merchant.canonical and m.couid != merchant.couid
+        ]
+        if others:
+            merchant = rng.choice(others)
+    return _Draft(
+        [merchant],
+        created,
+        original.labels,
+        original.topic,
+        original.trap,
+        original.platform,
+        original.spec,
+        original.episode,
+        repost_of=original,
+    )
+
+
+def _edit_repost(rng: random.Random, text: ComposedPost) -> ComposedPost:
+    """One or two small edits of a post's text; the planted personal data that survives."""
+    title, body = text.title, text.body
+    for edit in rng.sample(("opener", "closer", "drop", "swap", "title"), rng.choice((1, 2))):
+        if edit == "swap":
+            present = [(a, b) for a, b in REPOST_SWAPS if a in body]
+            if present:
+                old, new = rng.choice(present)
+                body = body.replace(old, new, 1)
+                continue
+            edit = "closer"
+        if edit == "drop":
+            sentences = [s for s in body.split("。") if s]
+            if len(sentences) >= 3:
+                sentences.pop(rng.randrange(1, len(sentences)))
+                body = "。".join(sentences) + ("。" if body.endswith("。") else "")
+                continue
+            edit = "opener"
+        if edit == "opener":
+            body = rng.choice(REPOST_OPENERS) + body
+        elif edit == "closer":
+            body = body.rstrip() + ("" if body.rstrip().endswith(("。", "！", "？")) else "。")
+            body += rng.choice(REPOST_CLOSERS)
+        elif edit == "title":
+            title = rng.choice(REPOST_TITLE_PREFIXES) + title
+    pii = tuple((kind, value) for kind, value in text.pii if value in body or value in title)
+    return ComposedPost(
+        title=title,
+        body=body,
+        issue=text.issue,
+        appeal=text.appeal,
+        amount=text.amount,
+        pii=pii,
+    )
 
 
 def _episode_start(episodes: list[Episode], merchant: Merchant) -> int:
@@ -632,7 +751,11 @@ def _realize(rng: random.Random, cfg: SimConfig, drafts: list[_Draft]) -> list[S
     posts: list[SimPost] = []
     sn = FIRST_SN + rng.randrange(10_000)
     for post_id, draft in enumerate(drafts):
-        text = compose_post(rng, draft.spec)
+        if draft.repost_of is not None and draft.repost_of.text is not None:
+            text = _edit_repost(rng, draft.repost_of.text)
+        else:
+            text = compose_post(rng, draft.spec)
+        draft.text, draft.post_id = text, post_id
         author_n = rng.randrange(len(AUTHOR_TITLES))
         for i, merchant in enumerate(draft.merchants):
             sn += 1 if i else rng.randint(1, 60)  # other complaints on the site fill the gaps
@@ -656,6 +779,7 @@ def _realize(rng: random.Random, cfg: SimConfig, drafts: list[_Draft]) -> list[S
                     episode=draft.episode,
                     sld=sld_for(cfg.seed, str(sn)),
                     votes=int(rng.paretovariate(1.5)) - 1,
+                    repost_of=draft.repost_of.post_id if draft.repost_of else None,
                 )
             )
     return posts

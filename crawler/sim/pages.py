@@ -1,9 +1,12 @@
-"""What the simulator sends: list items in the API's JSON shape and detail pages in the site's
-desktop markup (``div.ts-d-question`` > ``ul.ts-q-list``; ``div.ts-d-steplist`` > ``div.ts-d-item``
-with the body in ``div.ts-reply p``)."""
+"""What the 黑猫投诉 simulator sends: list items in the API's JSON shape and detail pages in the
+site's desktop markup (``div.ts-d-question`` > ``ul.ts-q-list``; ``div.ts-d-steplist`` >
+``div.ts-d-item`` with the body in ``div.ts-reply p``) or its mobile markup (the text in
+``div.m-complaint-des4 > p``; what else the mobile page holds is not recorded, so it carries
+only the title and the text here)."""
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 
@@ -53,6 +56,22 @@ def list_item(post: SimPost, host: str, *, date_timestamp: bool) -> dict[str, An
     }
 
 
+def search_item(post: SimPost, host: str, keywords: list[str]) -> dict[str, Any]:
+    """A search result: a feed item whose title and summary highlight the keywords."""
+    item = list_item(post, host, date_timestamp=False)
+    main = item["main"]
+    main["title"] = highlight(main["title"], keywords)
+    main["summary"] = highlight(main["summary"], keywords)
+    return item
+
+
+def highlight(text: str, keywords: list[str]) -> str:
+    words = [re.escape(k) for k in keywords if k]
+    if not words:
+        return text
+    return re.sub("|".join(words), lambda m: f'<span style="color:red">{m.group(0)}</span>', text)
+
+
 def _paragraphs(text: str) -> str:
     return "".join(f"<p>{escape(line)}</p>" for line in text.split("\n") if line.strip())
 
@@ -99,6 +118,25 @@ def detail_page(post: SimPost, host: str) -> str:
 <div class="ts-d-steplist">
 {chr(10).join(steps)}
 </div>
+</div>
+</body>
+</html>
+"""
+
+
+def mobile_detail_page(post: SimPost) -> str:
+    """The mobile detail page (tousu.sina.cn) of one complaint."""
+    title = escape(post.text.title)
+    local = post.created_at.astimezone(CHINA_TZ)
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN">
+<head><meta charset="utf-8"><title>{title}_黑猫投诉</title>
+<link rel="canonical" href="https://tousu.sina.com.cn/complaint/view/{post.sn}/"></head>
+<body>
+<div class="m-complaint">
+<h1 class="m-complaint-title">{title}</h1>
+<div class="m-complaint-des1"><span>{escape(post.author)}</span><span>{local:%Y-%m-%d %H:%M}</span></div>
+<div class="m-complaint-des4">{_paragraphs(post.text.body)}</div>
 </div>
 </body>
 </html>

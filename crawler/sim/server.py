@@ -1,58 +1,119 @@
-"""The simulator's HTTP server: 黑猫投诉's endpoints over a :class:`Marketplace`, on loopback.
+"""The simulator's HTTP server: one complaint site over a :class:`Marketplace`, on loopback.
 
-Behaviour copied from the real site (design.md):
-- ``/api/index/feed`` and ``/api/company/received_complaints`` check the signature and refuse a
-  wrong one (code 10010) or a timestamp older than the signature TTL (code 10011);
-- feeds list newest first, 10 items a page; the pager reports every item but pages past
-  ``max_pages`` answer code 10019, as the real site does after about 50 pages;
-- ``/api/company/info`` is unsigned;
-- ``/complaint/view/{sn}/?sld=...`` is the detail page; a wrong or missing ``sld`` gets 404;
-- with a rate limit set, a client that sends more than that many requests in a minute is
-  banned for ``ban_seconds``: every request meanwhile answers HTTP 456.
+The site itself is an app (``ServerOptions.site``): 黑猫投诉 (:mod:`crawler.sim.heimao_site`),
+聚投诉 (:mod:`crawler.sim.jutousu`) or 电诉宝 (:mod:`crawler.sim.diansubao`). Around it the
+server adds what a real site does to a crawler, each optional:
 
-``/_sim/stats`` (simulator only) returns request counters, so tests can see what a crawler did.
+- a rate limit: a client that sends more than ``rate_limit_per_min`` requests in a minute is
+  banned for ``ban_seconds``, every request meanwhile answering HTTP 456 (黑猫投诉's ban);
+- failures: a share ``error_rate`` of requests answers a random 500/502/503, and a share
+  ``stall_rate`` stalls ``stall_seconds`` before answering (a crawler with a shorter timeout
+  sees a timeout). Drawn from ``fault_seed``, so a run's failures are reproducible.
+
+``/_sim/stats`` (simulator only, never limited) returns request counters, so tests can see
+what a crawler did.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
-import re
+import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from crawler import heimao_api as api
-from crawler.sim.marketplace import Marketplace, SimPost
-from crawler.sim.pages import BANNED_PAGE, NOT_FOUND_PAGE, detail_page, list_item
+from crawler.sim.marketplace import Marketplace
+from crawler.sim.pages import BANNED_PAGE
 
 logger = logging.getLogger(__name__)
 
-_DETAIL = re.compile(r"^/complaint/view/(\d+)/?$")
+SITES = ("heimao", "jutousu", "diansubao")
+ERROR_STATUSES = (500, 502, 503)
+ERROR_PAGE = b"<html><body><h1>Service Unavailable</h1></body></html>"
 
 
 @dataclass(frozen=True)
 class ServerOptions:
     host: str = "127.0.0.1"
     port: int = 0
+    site: str = "heimao"
     max_pages: int = api.MAX_FEED_PAGES
     page_size_cap: int = api.PAGE_SIZE
     signature_ttl_s: float = 300.0
     rate_limit_per_min: int | None = None
     ban_seconds: float = 600.0
+    error_rate: float = 0.0
+    stall_rate: float = 0.0
+    stall_seconds: float = 5.0
+    fault_seed: int = 0
+    # 黑猫投诉: share of desktop detail requests answered in mobile markup (by sn).
+    mobile_share: float = 0.0
+    # 聚投诉: the session cookie every request must carry ("name=value"; None: no login),
+    # and after how many requests that session expires (None: never).
+    login_cookie: str | None = None
+    session_requests: int | None = None
 
     def __post_init__(self) -> None:
         if self.host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError(f"the simulator serves loopback only, not {self.host!r}")
+        if self.site not in SITES:
+            raise ValueError(f"unknown site {self.site!r}; choose one of {', '.join(SITES)}")
         if self.rate_limit_per_min is not None and self.rate_limit_per_min < 1:
             raise ValueError("rate_limit_per_min must be at least 1")
+        for name in ("error_rate", "stall_rate", "mobile_share"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+        if self.error_rate + self.stall_rate > 0.9:
+            raise ValueError("error_rate + stall_rate above 0.9 leaves nothing to crawl")
+        if self.login_cookie is not None and "=" not in self.login_cookie:
+            raise ValueError(f"login_cookie must be name=value, got {self.login_cookie!r}")
+
+
+@dataclass(frozen=True)
+class SimRequest:
+    path: str
+    query: dict[str, str]
+    headers: Mapping[str, str]
+    host: str  # host:port as the client addressed it
+
+    def cookies(self) -> dict[str, str]:
+        jar: dict[str, str] = {}
+        for part in (self.headers.get("Cookie") or "").split(";"):
+            name, sep, value = part.strip().partition("=")
+            if sep:
+                jar[name.strip()] = value.strip()
+        return jar
+
+
+@dataclass(frozen=True)
+class SimResponse:
+    status: int
+    body: bytes
+    content_type: str
+
+    @classmethod
+    def json(cls, payload: Any) -> SimResponse:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        return cls(HTTPStatus.OK, body, "application/json; charset=utf-8")
+
+    @classmethod
+    def html(cls, page: str, status: int = HTTPStatus.OK) -> SimResponse:
+        return cls(status, page.encode("utf-8"), "text/html; charset=utf-8")
+
+
+class SiteApp(Protocol):
+    """One simulated site: answers a request, counting what it served under ``count``."""
+
+    def handle(self, request: SimRequest) -> SimResponse: ...
 
 
 class RateLimiter:
@@ -82,6 +143,48 @@ class RateLimiter:
             return True
 
 
+class FaultInjector:
+    """Decides, reproducibly, which requests fail and how."""
+
+    def __init__(self, error_rate: float, stall_rate: float, seed: int) -> None:
+        self.error_rate = error_rate
+        self.stall_rate = stall_rate
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def draw(self) -> tuple[str, int]:
+        """("error", status), ("stall", 0) or ("ok", 0)."""
+        if not (self.error_rate or self.stall_rate):
+            return ("ok", 0)
+        with self._lock:
+            roll = self._rng.random()
+            status = self._rng.choice(ERROR_STATUSES)
+        if roll < self.error_rate:
+            return ("error", status)
+        if roll < self.error_rate + self.stall_rate:
+            return ("stall", 0)
+        return ("ok", 0)
+
+
+def make_app(
+    market: Marketplace,
+    options: ServerOptions,
+    clock: Callable[[], float],
+    count: Callable[[str], None],
+) -> SiteApp:
+    if options.site == "jutousu":
+        from crawler.sim.jutousu import JutousuSite
+
+        return JutousuSite(market, options, count)
+    if options.site == "diansubao":
+        from crawler.sim.diansubao import DiansubaoSite
+
+        return DiansubaoSite(market, options, count)
+    from crawler.sim.heimao_site import HeimaoSite
+
+    return HeimaoSite(market, options, clock, count)
+
+
 class SimHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -99,6 +202,8 @@ class SimHTTPServer(ThreadingHTTPServer):
             if options.rate_limit_per_min
             else None
         )
+        self.faults = FaultInjector(options.error_rate, options.stall_rate, options.fault_seed)
+        self.app = make_app(market, options, clock, self.count)
         super().__init__((options.host, options.port), _Handler)
 
     @property
@@ -113,158 +218,58 @@ class SimHTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: SimHTTPServer
-    protocol_version = "HTTP/1.1"  # keep-alive, like the real site behind its CDN
+    protocol_version = "HTTP/1.1"  # keep-alive, like the real sites behind their CDNs
+    # Headers and body go out in separate writes: without this, Nagle's algorithm holds the
+    # body until the client's delayed ACK (tens of ms a response on a kept-alive connection).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.client_address[0], *args)
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         server = self.server
         if parts.path == "/_sim/stats":
             with server.stats_lock:
-                self._json(dict(server.stats))
+                payload = dict(server.stats)
+            self._send(SimResponse.json(payload))
             return
         if server.limiter is not None and not server.limiter.allow(self.client_address[0]):
             server.count("banned_456")
-            self._send(api.HTTP_BANNED, BANNED_PAGE.encode(), "text/html; charset=utf-8")
+            self._send(SimResponse.html(BANNED_PAGE, api.HTTP_BANNED))
             return
-        route = parts.path.rstrip("/") or "/"
-        if route == api.FEED_PATH:
-            server.count("feed")
-            self._feed(query)
-        elif route == api.MERCHANT_FEED_PATH:
-            server.count("merchant_feed")
-            self._merchant_feed(query)
-        elif route == api.COMPANY_INFO_PATH:
-            server.count("company_info")
-            self._company_info(query)
-        elif (match := _DETAIL.match(parts.path)) is not None:
-            server.count("detail")
-            self._detail(match.group(1), query.get("sld", ""))
-        else:
-            server.count("not_found")
-            self._send(HTTPStatus.NOT_FOUND, NOT_FOUND_PAGE.encode(), "text/html; charset=utf-8")
-
-    # --- endpoints ---------------------------------------------------------------------------
-
-    def _feed(self, query: dict[str, str]) -> None:
-        if not self._check_signature(query, api.FEED_SIGNED):
+        fault, status = server.faults.draw()
+        if fault == "error":
+            server.count(f"fault_{status}")
+            self._send(SimResponse(status, ERROR_PAGE, "text/html; charset=utf-8"))
             return
-        field_text = query.get("field", "")
-        if query.get("type") != "1" or (field_text and not field_text.isdigit()):
-            self._status(api.CODE_BAD_REQUEST, "参数错误")
-            return
-        posts = self.server.market.feed(int(field_text) if field_text else None)
-        self._page(posts, query, "lists", date_timestamp=False)
-
-    def _merchant_feed(self, query: dict[str, str]) -> None:
-        if not self._check_signature(query, api.MERCHANT_FEED_SIGNED):
-            return
-        if query.get("type") != "1":
-            self._status(api.CODE_BAD_REQUEST, "参数错误")
-            return
-        posts = self.server.market.merchant_posts(query.get("couid", ""))
-        self._page(posts, query, "complaints", date_timestamp=True)
-
-    def _company_info(self, query: dict[str, str]) -> None:
-        info = self.server.market.company_info(query.get("couid", ""))
-        if info is None:
-            self._status(api.CODE_PAGE_NOT_FOUND, "商家不存在")
-            return
-        self._ok(info)
-
-    def _detail(self, sn: str, sld: str) -> None:
-        post = self.server.market.by_sn.get(sn)
-        if post is None or sld != post.sld:
-            self.server.count("detail_refused")
-            self._send(HTTPStatus.NOT_FOUND, NOT_FOUND_PAGE.encode(), "text/html; charset=utf-8")
-            return
-        page = detail_page(post, self.headers.get("Host", self._host()))
-        self._send(HTTPStatus.OK, page.encode("utf-8"), "text/html; charset=utf-8")
-
-    # --- helpers -----------------------------------------------------------------------------
-
-    def _page(
-        self, posts: list[SimPost], query: dict[str, str], key: str, *, date_timestamp: bool
-    ) -> None:
-        options = self.server.options
-        try:
-            page = int(query.get("page", "1"))
-            size = int(query.get("page_size", str(api.PAGE_SIZE)))
-        except ValueError:
-            self._status(api.CODE_BAD_REQUEST, "参数错误")
-            return
-        size = max(1, min(size, options.page_size_cap))
-        page_amount = max(1, math.ceil(len(posts) / size))
-        if page < 1 or page > min(page_amount, options.max_pages):
-            self._status(api.CODE_PAGE_NOT_FOUND, "页面不存在")
-            return
-        host = self.headers.get("Host", self._host())
-        items = [
-            list_item(p, host, date_timestamp=date_timestamp)
-            for p in posts[(page - 1) * size : page * size]
-        ]
-        pager = {
-            "current": page,
-            "page_amount": page_amount,
-            "item_count": len(posts),
-            "next": page + 1 if page < page_amount else 0,
-        }
-        self._ok({key: items, "pager": pager})
-
-    def _check_signature(self, query: dict[str, str], signed: tuple[str, ...]) -> bool:
-        ts, rs, signature = query.get("ts", ""), query.get("rs", ""), query.get("signature", "")
-        if not (ts.isdigit() and len(ts) == 13 and len(rs) == 16) or any(
-            k not in query for k in signed
-        ):
-            self.server.count("bad_signature")
-            self._status(api.CODE_BAD_SIGNATURE, "签名错误")
-            return False
-        if api.sign(ts, rs, [query[k] for k in signed]) != signature:
-            self.server.count("bad_signature")
-            self._status(api.CODE_BAD_SIGNATURE, "签名错误")
-            return False
-        if abs(self.server.clock() - int(ts) / 1000.0) > self.server.options.signature_ttl_s:
-            self.server.count("stale_signature")
-            self._status(api.CODE_STALE_SIGNATURE, "请求已过期")
-            return False
-        return True
+        if fault == "stall":
+            server.count("fault_stall")
+            time.sleep(server.options.stall_seconds)
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        request = SimRequest(
+            path=parts.path,
+            query=query,
+            # Title-cased names: clients differ ("User-agent", "User-Agent").
+            headers={k.title(): v for k, v in self.headers.items()},
+            host=self.headers.get("Host") or self._host(),
+        )
+        self._send(server.app.handle(request))
 
     def _host(self) -> str:
         host, port = self.server.server_address[:2]
         return f"{host!s}:{port}"
 
-    def _ok(self, data: Any) -> None:
-        self._json(
-            {
-                "result": {
-                    "status": {"code": api.CODE_OK, "msg": "成功"},
-                    "timestamp": self._now(),
-                    "data": data,
-                }
-            }
-        )
-
-    def _status(self, code: int, msg: str) -> None:
-        self._json(
-            {"result": {"status": {"code": code, "msg": msg}, "timestamp": self._now(), "data": {}}}
-        )
-
-    def _now(self) -> str:
-        return time.strftime("%a %b %d %H:%M:%S +0800 %Y", time.localtime(self.server.clock()))
-
-    def _json(self, payload: Any) -> None:
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self._send(HTTPStatus.OK, body, "application/json; charset=utf-8")
-
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def _send(self, response: SimResponse) -> None:
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (a stalled answer past its timeout): nothing to do.
+            self.close_connection = True
 
 
 class SimServer:
@@ -282,6 +287,10 @@ class SimServer:
     @property
     def base_url(self) -> str:
         return self.httpd.base_url
+
+    @property
+    def app(self) -> SiteApp:
+        return self.httpd.app
 
     @property
     def stats(self) -> dict[str, int]:

@@ -10,13 +10,21 @@ from pathlib import Path
 from parsel import Selector
 
 from crawler.parsing.heimao import (
+    merchant_info_record,
     merge_detail,
     parse_detail,
     parse_feed,
     record_from_item,
+    reply_dates,
     strip_markup,
 )
-from pipeline.contract import CHINA_TZ, ComplaintStatus, validate_record
+from pipeline.contract import (
+    CHINA_TZ,
+    ComplaintStatus,
+    TimelineEvent,
+    validate_merchant_info,
+    validate_record,
+)
 
 FETCHED = datetime(2026, 6, 18, 10, 0, tzinfo=UTC)
 
@@ -110,3 +118,72 @@ def test_detail_body_comes_from_the_filing_step() -> None:
 
 def test_strip_markup() -> None:
     assert strip_markup('<span style="color:red">拼多多</span>退款&amp;赔偿') == "拼多多退款&赔偿"
+
+
+def test_real_merchant_info_becomes_a_merchant_record(real_data: Path) -> None:
+    for dump in _merchant_dumps(real_data):
+        info = dump["info"]
+        record = validate_merchant_info(
+            merchant_info_record(info, couid=dump["couid"], fetched_at=FETCHED)
+        )
+        assert (record.merchant_id, record.name) == (dump["couid"], info["name"])
+        assert record.complaints == int(info["valid_amt"]) and record.replied == int(
+            info["replied_amt"]
+        )
+        assert record.completed == int(info["completed_amt"])
+        assert (record.complaints_30d, record.replied_30d) == (
+            int(info["valid30d"]),
+            int(info["reply30d"]),
+        )
+        assert record.rating == float(info["eval_points"])
+        assert record.completed <= record.replied <= record.complaints
+        assert record.raw == info
+
+
+def test_real_items_with_only_a_date_string_still_get_their_day(real_data: Path) -> None:
+    # Some endpoints give only the date string: the record takes the day (China time).
+    item = json.loads(json.dumps(_merchant_dumps(real_data)[0]["complaints"][0]))
+    del item["main"]["created_at"]
+    record = validate_record(
+        record_from_item(item, page_url="https://tousu.sina.com.cn/api/", fetched_at=FETCHED)
+    )
+    assert record.created_at.astimezone(CHINA_TZ).date() == date.fromisoformat(
+        item["main"]["timestamp"]
+    )
+
+
+def test_search_highlight_is_stripped_from_real_items(real_data: Path) -> None:
+    item = json.loads(json.dumps(_merchant_dumps(real_data)[1]["complaints"][0]))
+    main = item["main"]
+    word = main["title"][:2]
+    main["title"] = main["title"].replace(word, f'<span style="color:red">{word}</span>', 1)
+    main["summary"] = f"<em>{word}</em>" + main["summary"]
+    record = record_from_item(
+        item, page_url="https://tousu.sina.com.cn/api/index/s", fetched_at=FETCHED
+    )
+    assert record["title"] == _merchant_dumps(real_data)[1]["complaints"][0]["main"]["title"]
+    assert record["body"].startswith(word) and "<" not in record["body"]
+    # The sld token is kept: the detail page needs it.
+    assert "sld=" in record["url"]
+
+
+def test_mobile_detail_markup() -> None:
+    html = """<html><head><link rel="canonical" href="https://tousu.sina.com.cn/complaint/view/17396503262/">
+    </head><body><div class="m-complaint"><h1 class="m-complaint-title">床垫不适配</h1>
+    <div class="m-complaint-des4"><p>第一段 文字</p><p></p><p>第二段&amp;</p></div></div></body></html>"""
+    page = parse_detail(html)
+    assert (page.markup, page.sn, page.title) == ("mobile", "17396503262", "床垫不适配")
+    assert page.body == "第一段 文字\n第二段&" and page.timeline == []
+
+
+def test_reply_dates_come_from_the_timeline() -> None:
+    steps = [
+        TimelineEvent.model_validate({"status": "发起投诉", "at": "2026-05-01 09:00:00"}),
+        TimelineEvent.model_validate({"status": "商家已回复", "at": "2026-05-03 10:00:00"}),
+        TimelineEvent.model_validate({"status": "商家已回复", "at": "2026-05-04 10:00:00"}),
+        TimelineEvent.model_validate({"status": "投诉已完成", "at": "2026-05-06 08:00:00"}),
+    ]
+    replied, completed = reply_dates(steps)
+    assert replied == datetime(2026, 5, 3, 2, 0, tzinfo=UTC)
+    assert completed == datetime(2026, 5, 6, 0, 0, tzinfo=UTC)
+    assert reply_dates(steps[:1]) == (None, None)

@@ -116,3 +116,99 @@ def test_rate_limit_bans_with_456_then_recovers(small_market: Any) -> None:
 def test_loopback_only() -> None:
     with pytest.raises(ValueError, match="loopback"):
         ServerOptions(host="0.0.0.0")
+
+
+def _req(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers or {}), timeout=10
+        ) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_type_tabs_list_replied_and_completed(sim_server: Any, small_market: Any) -> None:
+    from pipeline.contract import ComplaintStatus
+
+    replied = parse_feed(
+        get_json(api.feed_url(sim_server.base_url, page=1, type_=api.TYPE_REPLIED))
+    )
+    completed = parse_feed(
+        get_json(api.feed_url(sim_server.base_url, page=1, type_=api.TYPE_COMPLETED))
+    )
+    statuses = {small_market.by_sn[i["main"]["sn"]].status for i in replied.items}
+    assert statuses <= {ComplaintStatus.REPLIED, ComplaintStatus.COMPLETED}
+    assert {small_market.by_sn[i["main"]["sn"]].status for i in completed.items} == {
+        ComplaintStatus.COMPLETED
+    }
+    assert replied.pager is not None and completed.pager is not None
+    assert completed.pager.item_count < replied.pager.item_count < len(small_market.posts)
+    assert (
+        parse_feed(get_json(api.feed_url(sim_server.base_url, page=1, type_=4))).code
+        == api.CODE_BAD_REQUEST
+    )
+
+
+def test_search_needs_login_cookies(sim_server: Any, small_market: Any) -> None:
+    url = api.search_url(sim_server.base_url, keywords="退款", page=1)
+    status, body = _req(url)
+    assert parse_feed(json.loads(body)).code == api.CODE_LOGIN_REQUIRED
+    status, body = _req(api.resign_url(url), {"Cookie": "SUB=x; SUBP=y"})
+    feed = parse_feed(json.loads(body))
+    assert status == 200 and feed.code == 0 and feed.items
+    for item in feed.items:
+        post = small_market.by_sn[item["main"]["sn"]]
+        assert "退款" in post.text.title + post.text.body + post.merchant.name
+    assert any(
+        '<span style="color:red">退款</span>' in i["main"]["title"] + i["main"]["summary"]
+        for i in feed.items
+    )
+
+
+def test_mobile_clients_get_the_mobile_page(sim_server: Any, small_market: Any) -> None:
+    post = small_market.posts[0]
+    url = f"{sim_server.base_url}/complaint/view/{post.sn}/?sld={post.sld}"
+    desktop = parse_detail(_req(url)[1].decode())
+    mobile = parse_detail(_req(url, {"User-Agent": "Mozilla/5.0 (iPhone) Mobile"})[1].decode())
+    assert (desktop.markup, mobile.markup) == ("desktop", "mobile")
+    assert desktop.body == mobile.body and mobile.sn == post.sn
+
+
+def test_failures_are_injected_reproducibly(small_market: Any) -> None:
+    def statuses() -> list[int]:
+        options = ServerOptions(error_rate=0.4, fault_seed=5)
+        with SimServer(small_market, options) as server:
+            info = api.company_info_url(server.base_url, small_market.merchants[0].couid)
+            return [get(info)[0] for _ in range(30)]
+
+    first = statuses()
+    assert first == statuses() and 200 in first and set(first) - {200} <= {500, 502, 503}
+
+
+def test_stalls_outlast_a_short_timeout(small_market: Any) -> None:
+    options = ServerOptions(stall_rate=0.9, stall_seconds=1.0)
+    with SimServer(small_market, options) as server:
+        info = api.company_info_url(server.base_url, small_market.merchants[0].couid)
+        with pytest.raises(OSError):  # socket timeout
+            urllib.request.urlopen(info, timeout=0.3).read()
+        assert server.stats["fault_stall"] >= 1
+
+
+def test_as_of_hides_what_was_filed_later(small_market: Any) -> None:
+    cutoff = sorted(p.created_at for p in small_market.posts)[100]
+    with SimServer(small_market, ServerOptions()) as server:
+        server.app.set_as_of(cutoff)  # type: ignore[attr-defined]
+        feed = parse_feed(get_json(api.feed_url(server.base_url, page=1)))
+        assert feed.pager is not None and feed.pager.item_count == 100
+        late = max(small_market.posts, key=lambda p: p.created_at)
+        assert get(f"{server.base_url}/complaint/view/{late.sn}/?sld={late.sld}")[0] == 404
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="unknown site"):
+        ServerOptions(site="other")
+    with pytest.raises(ValueError, match="error_rate"):
+        ServerOptions(error_rate=1.5)
+    with pytest.raises(ValueError, match="login_cookie"):
+        ServerOptions(site="jutousu", login_cookie="nameonly")
