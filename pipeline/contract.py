@@ -110,6 +110,17 @@ class ComplaintRecord(BaseModel):
     fetched_at: datetime
     timeline: list[TimelineEvent] = Field(default_factory=list)
     raw: dict[str, Any] = Field(default_factory=dict, description="the payload as received")
+    replied_at: datetime | None = Field(
+        default=None, description="when the merchant first replied (from the timeline)"
+    )
+    completed_at: datetime | None = Field(
+        default=None, description="when the complaint was marked completed (from the timeline)"
+    )
+
+    @field_validator("replied_at", "completed_at", mode="before")
+    @classmethod
+    def _parse_optional_time(cls, value: Any) -> Any:
+        return None if value in (None, "") else parse_site_time(value)
 
     @field_validator("created_at", "fetched_at", mode="before")
     @classmethod
@@ -151,6 +162,60 @@ class ComplaintRecord(BaseModel):
         if self.amount_yuan is not None and not 0 <= self.amount_yuan < MAX_AMOUNT_YUAN:
             raise ValueError(f"absurd_amount: {self.amount_yuan} yuan is outside 0 .. 1e8")
         return self
+
+
+class MerchantInfoRecord(BaseModel):
+    """A merchant's standing as its site reports it (黑猫投诉 ``company/info``), for ranking.
+
+    A snapshot: the same merchant is fetched again on later crawls, so ``fetched_at`` orders
+    the snapshots. Counts are the site's own (all time and last 30 days).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    site: Site
+    merchant_id: str = Field(min_length=1, description="the site's merchant id (couid)")
+    name: str = Field(min_length=1)
+    complaints: int | None = Field(default=None, ge=0, description="valid_amt")
+    replied: int | None = Field(default=None, ge=0, description="replied_amt")
+    completed: int | None = Field(default=None, ge=0, description="completed_amt")
+    complaints_30d: int | None = Field(default=None, ge=0, description="valid30d")
+    replied_30d: int | None = Field(default=None, ge=0, description="reply30d")
+    completed_30d: int | None = Field(default=None, ge=0, description="complete30d")
+    rating: float | None = Field(default=None, description="eval_points (the site's 1-5 score)")
+    fetched_at: datetime
+    raw: dict[str, Any] = Field(default_factory=dict, description="the payload as received")
+
+    @field_validator("fetched_at", mode="before")
+    @classmethod
+    def _parse_time(cls, value: Any) -> Any:
+        return parse_site_time(value)
+
+    @field_validator(
+        "complaints",
+        "replied",
+        "completed",
+        "complaints_30d",
+        "replied_30d",
+        "completed_30d",
+        "rating",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if value in (None, "") else value
+
+
+def validate_merchant_info(obj: Any) -> MerchantInfoRecord:
+    """Validate one merchant-info record; raises :class:`RecordError` like
+    :func:`validate_record`."""
+    if not isinstance(obj, dict):
+        raise RecordError("not_object", f"expected a JSON object, got {type(obj).__name__}")
+    try:
+        return MerchantInfoRecord.model_validate(obj)
+    except ValidationError as exc:
+        raise _record_error(exc) from None
 
 
 def validate_record(obj: Any) -> ComplaintRecord:

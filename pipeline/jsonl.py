@@ -39,15 +39,22 @@ def iter_lines(path: Path) -> Iterator[RawLine]:
     """
     with path.open("rb") as handle:
         for line_no, raw in enumerate(handle, start=1):
-            # Keep the line exactly as written (for rejects) minus its line ending.
-            line = raw.rstrip(b"\r\n")
-            if not line.strip():
-                continue
-            try:
-                text: str | None = line.decode("utf-8")
-            except UnicodeDecodeError:
-                text = None
-            yield RawLine(line_no=line_no, text=text, raw=line)
+            line = decode_line(line_no, raw)
+            if line is not None:
+                yield line
+
+
+def decode_line(line_no: int, raw: bytes) -> RawLine | None:
+    """One line as read from a file: None when blank, ``text`` None when not UTF-8."""
+    # Keep the line exactly as written (for rejects) minus its line ending.
+    line = raw.rstrip(b"\r\n")
+    if not line.strip():
+        return None
+    try:
+        text: str | None = line.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    return RawLine(line_no=line_no, text=text, raw=line)
 
 
 def dumps(obj: Any) -> str:
