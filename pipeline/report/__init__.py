@@ -1,1 +1,3 @@
-"""The periodic report: rankings per label, weekly trends and examples, as one HTML file."""
+"""The periodic report (HTML and PDF, in Chinese): volumes and label mix, platforms with
+intervals, the early-warning watchlist, funnel plots, fair merchant rankings, a data-quality
+annex and the methodology."""

@@ -1,15 +1,29 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import duckdb
+import pytest
 
-from pipeline.aggregate import run_aggregate
+from pipeline.aggregate import merchant_table, platform_table, run_aggregate
 from pipeline.ingest import run_ingest
 from pipeline.labeling.labeler import WeakLabeler
 from pipeline.predictions import run_label
 from pipeline.settings import Paths
 from tests.conftest import make_record, write_jsonl
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> Paths:
+    # Artifacts in the test's own folder: the export reads the labeling model's files.
+    return Paths(tmp_path / "data", tmp_path / "artifacts", tmp_path / "gold")
+
+
+def _one(query: str) -> tuple[object, ...] | None:
+    rows = duckdb.sql(query).fetchall()
+    assert len(rows) <= 1, rows
+    return rows[0] if rows else None
 
 
 def _build(paths: Paths) -> None:
@@ -23,6 +37,7 @@ def _build(paths: Paths) -> None:
                 sn="17390000001",
                 created_at="2026-05-17T15:30:00+00:00",
                 body="商家跑路了，店铺关了",
+                amount_yuan="100元",
             ),
             make_record(
                 issue="",
@@ -30,6 +45,8 @@ def _build(paths: Paths) -> None:
                 sn="17390000002",
                 created_at="2026-05-17T16:30:00+00:00",
                 body="商家跑路了，一直不发货",
+                amount_yuan="300元",
+                status=7,
             ),
             make_record(
                 issue="",
@@ -37,6 +54,13 @@ def _build(paths: Paths) -> None:
                 sn="17390000003",
                 created_at="2026-05-18T03:00:00+00:00",
                 body="质量不好，想换货",
+                amount_yuan="500元",
+                status=4,
+                # Replied to, as the timeline says, though the status was not updated.
+                timeline=[
+                    {"status": "发起投诉", "at": "2026-05-18T03:00:00+00:00", "text": "质量不好"},
+                    {"status": "商家已回复", "at": "2026-05-19T03:00:00+00:00", "text": "已处理"},
+                ],
             ),
             make_record(
                 issue="",
@@ -58,7 +82,7 @@ def test_weekly_counts_per_platform_merchant_label(paths: Paths) -> None:
     assert summary.weeks == 2 and summary.merchants == 2
     rows = duckdb.sql(
         f"SELECT week_start, iso_week, platform, merchant, label, complaints, total "
-        f"FROM read_parquet('{paths.weekly_counts}') WHERE complaints > 0 ORDER BY ALL"
+        f"FROM read_parquet('{paths.weekly_counts}') WHERE label <> 'all' ORDER BY ALL"
     ).fetchall()
     assert rows == [
         (date(2026, 5, 11), "2026-W20", "拼多多", "拼多多", "exit_scam", 1, 1),
@@ -66,10 +90,98 @@ def test_weekly_counts_per_platform_merchant_label(paths: Paths) -> None:
         (date(2026, 5, 18), "2026-W21", "拼多多", "拼多多", "exit_scam", 1, 2),
         (date(2026, 5, 18), "2026-W21", "拼多多", "拼多多", "fake_shipment", 1, 2),
     ]
-    # Every label has a row for every cell, zero or not, so trends need no gap filling.
-    assert summary.rows == 3 * 4
+    # Every cell has an ``all`` row (its total); labels only where they have complaints.
+    cells = duckdb.sql(
+        f"SELECT week_start, merchant, complaints FROM read_parquet('{paths.weekly_counts}') "
+        "WHERE label = 'all' ORDER BY ALL"
+    ).fetchall()
+    assert cells == [
+        (date(2026, 5, 11), "拼多多", 1),
+        (date(2026, 5, 18), "拼多多", 2),
+        (date(2026, 5, 18), "某某数码", 1),
+    ]
+    assert summary.rows == 3 + 4
     assert (
         paths.weekly_counts.with_suffix(".csv")
         .read_text(encoding="utf-8")
         .startswith("week_start,iso_week")
     )
+
+
+def test_merchant_and_platform_tables_rates_medians_and_changes(paths: Paths) -> None:
+    _build(paths)
+    summary = run_aggregate(paths)
+    assert set(summary.tables) == {
+        "weekly_counts.parquet",
+        "platform_weekly.parquet",
+        "platform_monthly.parquet",
+        "merchant_weekly.parquet",
+        "merchant_monthly.parquet",
+    }
+    week = merchant_table(paths, "week")
+    row = _one(
+        f"""SELECT total, complaints, replied, completed, reply_rate, completion_rate,
+                   median_amount, prev_complaints, change, change_pct, platform
+            FROM read_parquet('{week}') WHERE merchant = '拼多多' AND label = 'all'
+              AND iso_week = '2026-W21'"""
+    )
+    # sn 2 is completed (status 7: replied too), sn 3 replied by its timeline.
+    assert row == (2, 2, 2, 1, 1.0, 0.5, None, 1, 1, 1.0, "拼多多")
+    first = _one(
+        f"""SELECT prev_complaints, change FROM read_parquet('{week}')
+            WHERE merchant = '拼多多' AND label = 'all' AND iso_week = '2026-W20'"""
+    )
+    assert first == (None, None)  # the data's first week: no previous week to compare
+    # 某某数码 had nothing in W20: its change is against 0, its percentage undefined.
+    new = _one(
+        f"""SELECT prev_complaints, change, change_pct FROM read_parquet('{week}')
+            WHERE merchant = '某某数码' AND label = 'refund_refusal'"""
+    )
+    assert new == (0, 1, None)
+    scam = _one(
+        f"""SELECT complaints, total, share, median_amount FROM read_parquet('{week}')
+            WHERE merchant = '拼多多' AND label = 'exit_scam' AND iso_week = '2026-W21'"""
+    )
+    # Medians: a merchant's month (all its complaints), a platform's period per label.
+    assert scam == (1, 2, 0.5, None)
+    monthly = _one(
+        f"""SELECT complaints, median_amount FROM read_parquet('{merchant_table(paths, "month")}')
+            WHERE merchant = '拼多多' AND label = 'all'"""
+    )
+    assert monthly == (3, 300.0)
+    platform = _one(
+        f"""SELECT complaints, median_amount FROM read_parquet('{platform_table(paths, "week")}')
+            WHERE platform = '拼多多' AND label = 'exit_scam' AND iso_week = '2026-W21'"""
+    )
+    assert platform == (1, 300.0)
+    month = duckdb.sql(
+        f"""SELECT month, platform, label, complaints, total FROM
+            read_parquet('{platform_table(paths, "month")}') ORDER BY ALL"""
+    ).fetchall()
+    assert ("2026-05", "拼多多", "all", 3, 3) in month
+    assert ("2026-05", "抖音", "refund_refusal", 1, 1) in month
+    assert (paths.aggregates / "merchant_monthly.csv").exists()
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_predictions_out_of_order_are_joined_by_key(paths: Paths, shuffled: bool) -> None:
+    _build(paths)
+    if shuffled:
+        # A predictions table in another order than the complaints (labeled elsewhere, or
+        # rewritten): the aggregate must join on (site, sn), not zip rows.
+        con = duckdb.connect()
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet('{paths.predictions}') ORDER BY sn DESC) "
+            f"TO '{paths.predictions}.tmp' (FORMAT parquet)"
+        )
+        paths.predictions.with_name(paths.predictions.name + ".tmp").replace(paths.predictions)
+    run_aggregate(paths)
+    rows = duckdb.sql(
+        f"SELECT merchant, label, sum(complaints) FROM read_parquet('{paths.weekly_counts}') "
+        "WHERE label <> 'all' GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    assert rows == [
+        ("拼多多", "exit_scam", 2),
+        ("拼多多", "fake_shipment", 1),
+        ("某某数码", "refund_refusal", 1),
+    ]
