@@ -43,6 +43,13 @@ class TrainArgs:
         default=True,
         metadata={"help": "Freeze the 96M-parameter word embeddings (faster, less overfitting)."},
     )
+    frozen_layers: int = field(
+        default=8,
+        metadata={
+            "help": "Bottom encoder layers kept frozen, their outputs computed once and cached "
+            "(an epoch then runs only the top layers; 0 fine-tunes every layer)."
+        },
+    )
     weak_weight: float = field(
         default=0.5,
         metadata={
@@ -50,7 +57,7 @@ class TrainArgs:
         },
     )
     weak_limit: int = field(
-        default=3000, metadata={"help": "At most this many weakly labeled posts."}
+        default=1500, metadata={"help": "At most this many weakly labeled posts."}
     )
     pos_weight_cap: float = field(
         default=4.0,
@@ -77,6 +84,12 @@ class TrainArgs:
             (self.weak_weight >= 0, "weak_weight must be >= 0"),
             (self.num_layers is None or self.num_layers >= 1, "num_layers must be >= 1 or None"),
             (self.patience >= 1, "patience must be at least 1"),
+            (self.frozen_layers >= 0, "frozen_layers must be >= 0"),
+            (
+                self.frozen_layers == 0 or self.freeze_word_embeddings,
+                "frozen layers sit on frozen embeddings: training the word embeddings needs "
+                "frozen_layers 0 (--frozen-layers 0)",
+            ),
             (self.pos_weight_cap >= 1, "pos_weight_cap must be >= 1"),
             (self.threads >= 1, "threads must be at least 1"),
         ]

@@ -17,9 +17,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 
+from pipeline.evaluate import expected_calibration_error
 from pipeline.taxonomy import LABELS, Label
 
-ECE_BINS = 15
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 FloatArray = NDArray[np.float64]
@@ -42,17 +42,6 @@ def fit_temperature(logits: FloatArray, y: FloatArray) -> float:
         method="bounded",
     )
     return float(np.exp(result.x))
-
-
-def expected_calibration_error(p: FloatArray, y: FloatArray, bins: int = ECE_BINS) -> float:
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            total += mask.mean() * abs(float(y[mask].mean()) - float(p[mask].mean()))
-    return total
 
 
 def best_threshold(p: FloatArray, y: FloatArray) -> tuple[float, float]:

@@ -16,15 +16,23 @@ from pipeline.taxonomy import LABELS
 
 def load_for_training(base_model: str, num_layers: int | None) -> tuple[Any, Any]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     tokenizer = AutoTokenizer.from_pretrained(base_model)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base_model,
-        num_labels=len(LABELS),
-        problem_type="multi_label_classification",
-        id2label=dict(enumerate(label.value for label in LABELS)),
-        label2id={label.value: i for i, label in enumerate(LABELS)},
-    )
+    # The new head (and the pooler, which sentence encoders ship without) is reported as
+    # "MISSING" in a table a user would read as a failure; it is the expected state here.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base_model,
+            num_labels=len(LABELS),
+            problem_type="multi_label_classification",
+            id2label=dict(enumerate(label.value for label in LABELS)),
+            label2id={label.value: i for i, label in enumerate(LABELS)},
+        )
+    finally:
+        hf_logging.set_verbosity(verbosity)
     if num_layers is not None:
         layers = model.base_model.encoder.layer
         if num_layers > len(layers):

@@ -34,6 +34,7 @@ from models.args import TrainArgs
 from models.calibration import Calibration, calibrate, sigmoid
 from models.data import Example, length_batches
 from models.encoder import batched_logits, load_for_training
+from models.frozen import FrozenBottom
 from models.layout import ARTIFACT_FILE
 from pipeline.evaluate import EvalReport, evaluate
 from pipeline.taxonomy import LABELS
@@ -132,23 +133,55 @@ def train(
     loss_fn = torch.nn.BCEWithLogitsLoss(
         reduction="none", pos_weight=_pos_weight(train_set, args.pos_weight_cap)
     )
+    dev_texts = [e.text for e in dev_set]
+    frozen = FrozenBottom(model, args.frozen_layers) if args.frozen_layers else None
+    cache: list[torch.Tensor] = []
+    dev_cache: list[torch.Tensor] = []
+    if frozen is not None:
+        dev_encoded = tokenizer(dev_texts, truncation=True, max_length=args.max_length)["input_ids"]
+        advance = progress("frozen layers", len(encoded) + len(dev_encoded)) if progress else None
+        cache = frozen.encode(encoded, tokenizer.pad_token_id, advance=advance)
+        dev_cache = frozen.encode(dev_encoded, tokenizer.pad_token_id, advance=advance)
+        logger.info(
+            "bottom %d layers run once over %d posts: %.1f min",
+            args.frozen_layers,
+            len(cache) + len(dev_cache),
+            (time.monotonic() - started) / 60,
+        )
+
+    def dev_logits_now() -> np.ndarray:
+        if frozen is None:
+            return batched_logits(model, tokenizer, dev_texts, max_length=args.max_length)
+        model.eval()
+        with torch.inference_mode():
+            return np.concatenate(
+                [
+                    frozen.logits(dev_cache[i : i + 64]).float().numpy()
+                    for i in range(0, len(dev_cache), 64)
+                ]
+            )
+
     steps_per_epoch = (len(train_set) + args.batch_size - 1) // args.batch_size
     optimizer, schedule = _optimizer(model, args, steps_per_epoch * args.epochs)
     rng = random.Random(args.seed)
     best_f1, best_epoch, best_state, epochs_run = -1.0, 0, None, 0
-    dev_texts = [e.text for e in dev_set]
     for epoch in range(1, args.epochs + 1):
         epochs_run = epoch
         model.train()
         batches = length_batches([len(ids) for ids in encoded], args.batch_size)
         rng.shuffle(batches)  # similar lengths within a batch, random order across batches
         advance = progress(f"epoch {epoch}/{args.epochs}", len(batches)) if progress else None
-        total = 0.0
-        for batch in batches:
-            padded = tokenizer.pad({"input_ids": [encoded[i] for i in batch]}, return_tensors="pt")
-            logits = model(
-                input_ids=padded["input_ids"], attention_mask=padded["attention_mask"]
-            ).logits
+        total, log_every = 0.0, max(1, len(batches) // 5)
+        for step, batch in enumerate(batches, start=1):
+            if frozen is not None:
+                logits = frozen.logits([cache[i] for i in batch])
+            else:
+                padded = tokenizer.pad(
+                    {"input_ids": [encoded[i] for i in batch]}, return_tensors="pt"
+                )
+                logits = model(
+                    input_ids=padded["input_ids"], attention_mask=padded["attention_mask"]
+                ).logits
             w = weights[batch]
             loss = (loss_fn(logits, targets[batch]) * w).sum() / w.sum().clamp(min=1e-6)
             loss.backward()
@@ -159,8 +192,15 @@ def train(
             total += float(loss.detach())
             if advance:
                 advance(1)
-        dev_logits = batched_logits(model, tokenizer, dev_texts, max_length=args.max_length)
-        f1 = _dev_report(dev_logits, dev_set).macro_f1
+            if step % log_every == 0:  # a line in logs too, where the bar is silent
+                logger.info(
+                    "epoch %d: step %d/%d, %.1f min so far",
+                    epoch,
+                    step,
+                    len(batches),
+                    (time.monotonic() - started) / 60,
+                )
+        f1 = _dev_report(dev_logits_now(), dev_set).macro_f1
         logger.info(
             "epoch %d: train loss %.4f, dev macro-F1 %.4f", epoch, total / max(1, len(batches)), f1
         )

@@ -2,7 +2,9 @@
 
 Notation: N posts, K = 4 labels, Y (gold) and Yhat (predicted) N x K indicator matrices, S the
 predicted scores when present. Per label: precision, recall, F1, support (gold positives) and,
-with scores, PR-AUC as average precision (the step-wise area scikit-learn reports). Overall:
+with scores, PR-AUC as average precision (the step-wise area scikit-learn reports) and the
+expected calibration error (15 equal-width bins: sum over bins of |mean(y) - mean(s)| weighted
+by the bin's share of posts; 0 means a score of 0.8 is right 80% of the time). Overall:
 macro-F1 (mean of the K F1s), micro precision/recall/F1 (pooled over all N x K cells), and the
 exact-match ratio (rows where Yhat equals Y). Division by zero gives 0, as in scikit-learn.
 
@@ -32,6 +34,7 @@ class LabelMetrics:
     support: int
     predicted: int
     pr_auc: float | None
+    ece: float | None = None
 
 
 @dataclass(frozen=True)
@@ -70,11 +73,14 @@ class EvalReport:
         }
 
     def table(self) -> str:
-        lines = [f"{'label':<22}{'P':>7}{'R':>7}{'F1':>7}{'PR-AUC':>8}{'support':>9}{'pred':>7}"]
+        lines = [
+            f"{'label':<22}{'P':>7}{'R':>7}{'F1':>7}{'PR-AUC':>8}{'ECE':>7}{'support':>9}{'pred':>7}"
+        ]
         for label, m in self.labels.items():
             auc = f"{m.pr_auc:.3f}" if m.pr_auc is not None else "-"
+            ece = f"{m.ece:.3f}" if m.ece is not None else "-"
             lines.append(
-                f"{label.value:<22}{m.precision:7.3f}{m.recall:7.3f}{m.f1:7.3f}{auc:>8}{m.support:9d}{m.predicted:7d}"
+                f"{label.value:<22}{m.precision:7.3f}{m.recall:7.3f}{m.f1:7.3f}{auc:>8}{ece:>7}{m.support:9d}{m.predicted:7d}"
             )
         lines.append(
             f"macro-F1 {self.macro_f1:.3f}   micro-F1 {self.micro_f1:.3f}   exact match {self.exact_match:.3f}   (n={self.n})"
@@ -110,6 +116,25 @@ def average_precision(y_true: Sequence[bool], y_score: Sequence[float]) -> float
     return float(np.sum((recall - previous) * precision))
 
 
+ECE_BINS = 15
+
+
+def expected_calibration_error(
+    p: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, bins: int = ECE_BINS
+) -> float:
+    """Expected calibration error of scores ``p`` against 0/1 outcomes ``y`` (pure)."""
+    p_arr = np.asarray(p, dtype=np.float64)
+    y_arr = np.asarray(y, dtype=np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(p_arr, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += mask.mean() * abs(float(y_arr[mask].mean()) - float(p_arr[mask].mean()))
+    return total
+
+
 def evaluate(
     gold: Sequence[frozenset[Label]],
     pred: Sequence[frozenset[Label]],
@@ -131,11 +156,9 @@ def evaluate(
         tp = int((y[:, k] & yhat[:, k]).sum())
         precision = _ratio(tp, int(yhat[:, k].sum()))
         recall = _ratio(tp, int(y[:, k].sum()))
-        auc = (
-            average_precision(y[:, k].tolist(), [s[label] for s in scores])
-            if scores is not None
-            else None
-        )
+        label_scores = [s[label] for s in scores] if scores is not None else None
+        auc = average_precision(y[:, k].tolist(), label_scores) if label_scores else None
+        ece = expected_calibration_error(label_scores, y[:, k]) if label_scores else None
         per[label] = LabelMetrics(
             precision,
             recall,
@@ -143,6 +166,7 @@ def evaluate(
             int(y[:, k].sum()),
             int(yhat[:, k].sum()),
             auc,
+            ece,
         )
     tp_all = int((y & yhat).sum())
     micro_p, micro_r = _ratio(tp_all, int(yhat.sum())), _ratio(tp_all, int(y.sum()))

@@ -3,13 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.calibration import (
-    best_threshold,
-    calibrate,
-    expected_calibration_error,
-    fit_temperature,
-    sigmoid,
-)
+from models.calibration import best_threshold, calibrate, fit_temperature, sigmoid
+from pipeline.evaluate import expected_calibration_error
 
 
 def test_temperature_recovers_a_planted_overconfidence() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tousu.cli import cli
@@ -41,6 +42,9 @@ def test_train_export_and_predict(
             "--head-learning-rate",
             "3e-3",
             "--train-word-embeddings",
+            # Every layer trains (the frozen-bottom recipe would freeze the random embeddings).
+            "--frozen-layers",
+            "0",
         ],
         env=env,
     )
@@ -108,6 +112,10 @@ def test_training_arguments_are_validated(tmp_path: Path, gold_files: dict[str, 
         ],
     )
     assert result.exit_code == 1 and "epochs must be at least 1" in result.output
+    from models.args import TrainArgs
+
+    with pytest.raises(ValueError, match="needs frozen_layers 0"):
+        TrainArgs(freeze_word_embeddings=False)
 
 
 def test_tfidf_baseline_learns(gold_files: dict[str, Path]) -> None:
@@ -131,3 +139,40 @@ def test_tfidf_baseline_learns(gold_files: dict[str, Path]) -> None:
     baseline = TfidfBaseline.fit(train[0], train[1], dev[0], dev[1])
     results = baseline.predict_texts(test[0])
     assert evaluate(test[2], [r.labels for r in results]).macro_f1 > 0.7
+
+
+def test_ensure_classifier_trains_once_then_reuses(
+    tmp_path: Path, tiny_base: Path, gold_files: dict[str, Path]
+) -> None:
+    from models.args import TrainArgs
+    from models.registry import load_labeler
+    from models.run import ensure_classifier
+    from pipeline.settings import Paths
+
+    gold = tmp_path / "gold"
+    (gold / "splits").mkdir(parents=True)
+    for split in ("train", "dev"):
+        (gold / "splits" / f"{split}.jsonl").write_bytes(gold_files[split].read_bytes())
+    paths = Paths(tmp_path / "data", tmp_path / "artifacts", gold)
+    args = TrainArgs(
+        base_model=str(tiny_base),
+        epochs=1,
+        max_length=64,
+        weak_weight=0,
+        learning_rate=1e-3,
+        head_learning_rate=3e-3,
+        # The default recipe's shape: the bottom layer frozen and cached, the top one trained.
+        frozen_layers=1,
+    )
+    lines: list[str] = []
+    folder = ensure_classifier(paths, args=args, echo=lines.append)
+    assert any("training the default model" in line for line in lines)
+    meta = json.loads((folder / "classifier.json").read_text(encoding="utf-8"))
+    onnx = folder / "onnx" / "model.int8.onnx"
+    stamp = onnx.stat().st_mtime_ns
+    # A second call finds both and does nothing.
+    lines.clear()
+    assert ensure_classifier(paths, args=args, echo=lines.append) == folder
+    assert lines == [] and onnx.stat().st_mtime_ns == stamp
+    # "auto" then labels with the exported model, and says which one.
+    assert load_labeler("auto", paths).version == meta["model_version"] + "-onnx-int8"

@@ -12,7 +12,13 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from pipeline.evaluate import EvaluationInputError, average_precision, evaluate, run_evaluate
+from pipeline.evaluate import (
+    EvaluationInputError,
+    average_precision,
+    evaluate,
+    expected_calibration_error,
+    run_evaluate,
+)
 from pipeline.taxonomy import LABELS, Label
 from tests.conftest import write_jsonl
 
@@ -57,6 +63,20 @@ def test_average_precision_with_ties_and_no_positives() -> None:
     y, s = [1, 0, 1, 0, 1], [0.9, 0.9, 0.5, 0.5, 0.1]
     assert average_precision(y, s) == pytest.approx(average_precision_score(y, s))
     assert average_precision([0, 0], [0.2, 0.8]) is None
+
+
+def test_expected_calibration_error_by_hand() -> None:
+    # Two bins: scores 0.9 right half the time (|0.5 - 0.9| * 1/2), 0.1 never (|0 - 0.1| * 1/2).
+    assert expected_calibration_error([0.9, 0.9, 0.1, 0.1], [1, 0, 0, 0]) == pytest.approx(0.25)
+    assert expected_calibration_error([1.0, 0.0, 1.0], [1, 0, 1]) == pytest.approx(0.0)
+    report = evaluate(
+        [frozenset({Label.EXIT_SCAM}), frozenset()],
+        [frozenset({Label.EXIT_SCAM}), frozenset({Label.EXIT_SCAM})],
+        [{label: 0.9 for label in LABELS}, {label: 0.9 for label in LABELS}],
+    )
+    assert report.labels[Label.EXIT_SCAM].ece == pytest.approx(0.4)
+    assert report.labels[Label.FAKE_SHIPMENT].ece == pytest.approx(0.9)
+    assert evaluate([frozenset()], [frozenset()]).labels[Label.EXIT_SCAM].ece is None
 
 
 def test_nothing_predicted_counts_as_zero_not_an_error() -> None:

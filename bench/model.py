@@ -1,0 +1,154 @@
+"""Classifier speed and quality, all paths on the same texts: ``make bench-model``.
+
+On gold test (or ``--gold``), measures posts per second and macro-F1 for
+(a) ``transformers.pipeline("text-classification")`` on the fine-tuned fp32 model, called as a
+    user would (a list of texts, default batching), its probabilities put through the
+    artifact's calibration and thresholds so that F1 compares the same decision rule;
+(b) our PyTorch path (length-sorted batches, dynamic padding);
+(c) our ONNX Runtime dynamic-int8 path;
+and the macro-F1 of the baselines (labeling functions, TF-IDF). Each timed path runs once as a
+warm-up on a few texts first. Figures go to ``data/bench/model.json``. Targets: (c) at least 4x
+the posts/s of (a), losing at most 1 macro-F1 point against (b).
+
+    python -m bench.model [--gold gold/splits/test.jsonl] [--out data/bench/model.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.data import post_text, read_jsonl
+from pipeline.evaluate import evaluate
+from pipeline.settings import Paths
+from pipeline.taxonomy import LABELS, LabelScore, parse_labels
+
+SPEEDUP_TARGET = 4.0
+MAX_F1_LOSS = 0.01
+
+
+def _timed(fn: Callable[[], list[LabelScore]], n: int) -> tuple[list[LabelScore], float]:
+    started = time.perf_counter()
+    results = fn()
+    seconds = time.perf_counter() - started
+    return results, n / seconds
+
+
+def _macro_f1(records: Sequence[dict[str, Any]], results: Sequence[LabelScore]) -> float:
+    gold = [parse_labels(r["labels"]) for r in records]
+    return evaluate(gold, [r.labels for r in results], [r.scores for r in results]).macro_f1
+
+
+def run(gold_path: Path, paths: Paths, threads: int) -> dict[str, Any]:
+    import torch
+    from transformers import pipeline
+
+    from models.classifier import ClassifierLabeler, Scorer, read_artifact
+    from models.onnx_export import OnnxLabeler, export_onnx
+    from models.run import run_baselines
+
+    torch.set_num_threads(threads)
+    folder = paths.classifier
+    meta = read_artifact(folder)
+    if not (folder / "onnx" / "model.int8.onnx").exists():
+        export_onnx(folder)
+    records = read_jsonl(gold_path)
+    texts = [post_text(r) for r in records]
+    n = len(records)
+    figures: dict[str, Any] = {}
+
+    classify = pipeline(
+        "text-classification",
+        model=str(folder),
+        tokenizer=str(folder),
+        top_k=None,
+        function_to_apply="none",
+        device=-1,
+    )
+    scorer = Scorer(meta)
+    index = {label.value: k for k, label in enumerate(LABELS)}
+
+    def via_pipeline() -> list[LabelScore]:
+        outputs = classify(texts, truncation=True, max_length=scorer.max_length)
+        logits = np.array(
+            [[o["score"] for o in sorted(out, key=lambda o: index[o["label"]])] for out in outputs]
+        )
+        return scorer.results(logits)
+
+    classify(texts[:4], truncation=True, max_length=scorer.max_length)
+    results, speed = _timed(via_pipeline, n)
+    figures["a_transformers_pipeline_fp32"] = {
+        "posts_per_s": speed,
+        "macro_f1": _macro_f1(records, results),
+    }
+
+    ours = ClassifierLabeler(folder, threads=threads)
+    ours.predict(records[:4])
+    results, speed = _timed(lambda: ours.predict(records), n)
+    figures["b_pytorch_fp32"] = {"posts_per_s": speed, "macro_f1": _macro_f1(records, results)}
+
+    fast = OnnxLabeler(folder, threads=threads)
+    fast.predict(records[:4])
+    results, speed = _timed(lambda: fast.predict(records), n)
+    figures["c_onnx_int8"] = {"posts_per_s": speed, "macro_f1": _macro_f1(records, results)}
+
+    baselines = run_baselines(
+        paths,
+        train_path=paths.gold_split("train"),
+        dev_path=paths.gold_split("dev"),
+        test_path=gold_path,
+    )
+    for name, result in baselines.items():
+        figures[f"baseline_{name}"] = {"macro_f1": result["test"]["macro_f1"]}
+    speedup = (
+        figures["c_onnx_int8"]["posts_per_s"]
+        / figures["a_transformers_pipeline_fp32"]["posts_per_s"]
+    )
+    loss = figures["b_pytorch_fp32"]["macro_f1"] - figures["c_onnx_int8"]["macro_f1"]
+    return {
+        "model_version": meta["model_version"],
+        "texts": n,
+        "gold": str(gold_path),
+        "threads": threads,
+        "paths": figures,
+        "onnx_speedup_vs_pipeline": speedup,
+        "onnx_f1_loss_vs_fp32": loss,
+        "targets": {"speedup": SPEEDUP_TARGET, "max_f1_loss": MAX_F1_LOSS},
+        "meets_targets": bool(speedup >= SPEEDUP_TARGET and loss <= MAX_F1_LOSS),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "measured_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    paths = Paths.from_env()
+    parser.add_argument("--gold", type=Path, default=paths.gold_split("test"))
+    parser.add_argument("--out", type=Path, default=paths.data_dir / "bench" / "model.json")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    result = run(args.gold, paths, args.threads)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    for name, f in result["paths"].items():
+        speed = f"{f['posts_per_s']:8.1f} posts/s" if "posts_per_s" in f else " " * 16
+        print(f"{name:<32} {speed}   macro-F1 {f['macro_f1']:.3f}")  # noqa: T201 - a command's output
+    print(  # noqa: T201
+        f"ONNX int8 speed-up vs pipeline {result['onnx_speedup_vs_pipeline']:.2f}x (target {SPEEDUP_TARGET}x); "
+        f"F1 loss vs fp32 {100 * result['onnx_f1_loss_vs_fp32']:.2f} points (max 1); figures in {args.out}"
+    )
+
+
+if __name__ == "__main__":
+    main()
