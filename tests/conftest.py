@@ -3,21 +3,74 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline.settings import Paths
+from pipeline.settings import ARTIFACTS_DIR_ENV, DATA_DIR_ENV, Paths
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REAL = REPO.parent / "shared" / "data" / "real"
 
 
+def run_module(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``python -m MODULE ARGS`` in a child process from the checkout, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def crawl_cli(
+    data_dir: Path, site: str, base_url: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``tousu --data-dir DATA crawl SITE --base-url URL EXTRA`` as a user runs it."""
+    return run_module(
+        "tousu", "--data-dir", str(data_dir), "crawl", site, "--base-url", base_url, *extra
+    )
+
+
+def scrapy_crawl(data_dir: Path, base_url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``scrapy crawl heimao`` straight, the way a Scrapy user runs the spider."""
+    return run_module(
+        "scrapy.cmdline",
+        "crawl",
+        "heimao",
+        "-a",
+        f"base_url={base_url}",
+        "-s",
+        f"TOUSU_DATA_DIR={data_dir}",
+        *extra,
+    )
+
+
+def raw_records(folder: Path) -> list[dict[str, Any]]:
+    """Every record of a crawl output folder's ``*.jsonl`` files (rejects left out)."""
+    rows = []
+    for path in sorted(folder.glob("*.jsonl")):
+        if not path.name.endswith(".rejects.jsonl"):
+            rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return rows
+
+
+@pytest.fixture(autouse=True)
+def _isolated_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run by a test never see the checkout's data or trained models (a developer's
+    ``artifacts/classifier`` would otherwise change what ``--labeler auto`` picks)."""
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
+    monkeypatch.setenv(ARTIFACTS_DIR_ENV, str(tmp_path / "artifacts"))
+
+
 @pytest.fixture
 def paths(tmp_path: Path) -> Paths:
-    return Paths(tmp_path / "data")
+    return Paths(tmp_path / "data", tmp_path / "artifacts")
 
 
 @pytest.fixture

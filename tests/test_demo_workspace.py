@@ -4,15 +4,16 @@ from pathlib import Path
 
 import pytest
 
+from crawler.sim.process import WorkspaceError
 from pipeline.settings import Paths
-from tousu.demo import WORKSPACE_MARKER, DemoWorkspaceError, reset_workspace
+from tousu.demo import WORKSPACE_MARKER, reset_workspace
 
 
 def test_demo_never_deletes_a_folder_it_did_not_make(tmp_path: Path) -> None:
     precious = tmp_path / "demo" / "raw" / "heimao" / "months-of-crawling.jsonl"
     precious.parent.mkdir(parents=True)
     precious.write_text("{}\n")
-    with pytest.raises(DemoWorkspaceError, match="did not create"):
+    with pytest.raises(WorkspaceError, match="did not create"):
         reset_workspace(Paths(tmp_path / "demo"))
     assert precious.exists()
 

@@ -6,6 +6,7 @@ under the data folder (``--data-dir``, ``TOUSU_DATA_DIR``, default ``./data``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable
@@ -137,7 +138,7 @@ def _write_truth(market: Any, path: Path) -> None:
 
 @cli.group()
 def sim() -> None:
-    """The local 黑猫投诉 simulator (loopback only)."""
+    """The local simulator of 黑猫投诉, 聚投诉 and 电诉宝 (loopback only)."""
 
 
 @sim.command("serve")
@@ -156,6 +157,47 @@ def sim() -> None:
     "--ban-seconds", type=float, default=600.0, show_default=True, help="How long a 456 ban lasts."
 )
 @click.option(
+    "--site",
+    type=click.Choice(["heimao", "jutousu", "diansubao"]),
+    default="heimao",
+    show_default=True,
+    help="Which site to serve (黑猫投诉, 聚投诉 or 电诉宝).",
+)
+@click.option(
+    "--error-rate",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of requests answered 5xx.",
+)
+@click.option(
+    "--stall-rate",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of requests that stall --stall-seconds before answering.",
+)
+@click.option("--stall-seconds", type=float, default=5.0, show_default=True, help="Stall length.")
+@click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the failures.")
+@click.option(
+    "--mobile-share",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="黑猫投诉: share of detail pages served in mobile markup.",
+)
+@click.option(
+    "--login-cookie",
+    default=None,
+    help="聚投诉: the session cookie (name=value) every request must carry.",
+)
+@click.option(
+    "--session-requests",
+    type=int,
+    default=None,
+    help="聚投诉: the session expires after this many requests.",
+)
+@click.option(
     "--truth",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -166,10 +208,18 @@ def sim_serve(
     max_pages: int,
     rate_limit: int | None,
     ban_seconds: float,
+    site: str,
+    error_rate: float,
+    stall_rate: float,
+    stall_seconds: float,
+    fault_seed: int,
+    mobile_share: float,
+    login_cookie: str | None,
+    session_requests: int | None,
     truth: Path | None,
     **config: Any,
 ) -> None:
-    """Serve a seeded synthetic 黑猫投诉 on 127.0.0.1 until interrupted."""
+    """Serve a seeded synthetic 黑猫投诉 (or 聚投诉, 电诉宝) on 127.0.0.1 until interrupted."""
     import signal
 
     from crawler.sim.marketplace import Marketplace
@@ -180,7 +230,18 @@ def sim_serve(
         _write_truth(market, truth)
     try:
         options = ServerOptions(
-            port=port, max_pages=max_pages, rate_limit_per_min=rate_limit, ban_seconds=ban_seconds
+            port=port,
+            site=site,
+            max_pages=max_pages,
+            rate_limit_per_min=rate_limit,
+            ban_seconds=ban_seconds,
+            error_rate=error_rate,
+            stall_rate=stall_rate,
+            stall_seconds=stall_seconds,
+            fault_seed=fault_seed,
+            mobile_share=mobile_share,
+            login_cookie=login_cookie,
+            session_requests=session_requests,
         )
         server = SimServer(market, options)
     except (ValueError, OSError) as exc:
@@ -217,20 +278,74 @@ def sim_truth(out: Path, **config: Any) -> None:
     click.echo(f"wrote truth for {len(market.posts)} complaints to {out}")
 
 
+@sim.command("acceptance")
+@click.option(
+    "--site",
+    type=click.Choice(["heimao", "jutousu", "diansubao"]),
+    default="heimao",
+    show_default=True,
+    help="Which site's spider to put through it.",
+)
+@click.option(
+    "--complaints", type=int, default=None, help="Complaints served (10,000; 2,000 for the others)."
+)
+@click.option("--merchants", type=int, default=None, help="Merchants (200; 120 for the others).")
+@click.option("--seed", type=int, default=7, show_default=True, help="Simulator seed.")
+@click.pass_context
+def sim_acceptance(
+    ctx: click.Context, site: str, complaints: int | None, merchants: int | None, seed: int
+) -> None:
+    """Crawl a hostile simulator (456 bans, 5xx, stalls), SIGKILL the crawl twice, resume,
+    and check every complaint is written exactly once with its full text.
+
+    Works in DATA_DIR/acceptance/SITE (recreated); writes acceptance.json there.
+    """
+    from crawler.sim.acceptance import AcceptanceConfig, run_acceptance
+
+    config = AcceptanceConfig.for_site(site, complaints=complaints, merchants=merchants, seed=seed)
+    try:
+        result = run_acceptance(config, _paths(ctx).data_dir / "acceptance" / site)
+    except (RuntimeError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    click.echo(result.summary())
+    if not result.ok:
+        sys.exit(1)
+
+
 # --- stages --------------------------------------------------------------------------------
 
 
+# Which crawl options each site's spider takes (others are refused, not silently ignored).
+_CRAWL_OPTIONS: dict[str, tuple[str, ...]] = {
+    "heimao": ("couids", "fields", "keywords", "cookies", "max_pages", "details"),
+    "jutousu": ("merchants", "cookies", "max_pages", "details"),
+    "diansubao": ("max_pages",),
+}
+
+
 @cli.command(context_settings={"ignore_unknown_options": False})
-@click.argument("spider", type=click.Choice(["heimao"]))
+@click.argument("spider", type=click.Choice(["heimao", "jutousu", "diansubao"]))
 @click.option(
     "--base-url",
     default=None,
     help="Site root (default: the real site; the demo passes the simulator).",
 )
-@click.option("--couids", default=None, help="Comma-separated merchant ids to walk.")
-@click.option("--fields", default=None, help="Industry ids for index feeds ('none' for none).")
+@click.option("--couids", default=None, help="黑猫投诉: comma-separated merchant ids to walk.")
+@click.option("--merchants", default=None, help="聚投诉: comma-separated merchant ids to walk.")
 @click.option(
-    "--max-pages", type=int, default=None, help="Pages per feed (default: the site's cap, 50)."
+    "--fields", default=None, help="黑猫投诉: industry ids for index feeds ('none' for none)."
+)
+@click.option(
+    "--keywords", default=None, help="黑猫投诉: comma-separated search keywords (needs --cookies)."
+)
+@click.option(
+    "--cookies",
+    default=None,
+    help="Login cookies as a browser sends them ('SUB=...; SUBP=...'); default from "
+    "$TOUSU_HEIMAO_COOKIES / $TOUSU_JUTOUSU_COOKIES.",
+)
+@click.option(
+    "--max-pages", type=int, default=None, help="Pages per feed (default: the site's cap)."
 )
 @click.option("--limit", type=int, default=0, help="Stop after this many complaints (0: no limit).")
 @click.option(
@@ -238,6 +353,18 @@ def sim_truth(out: Path, **config: Any) -> None:
     default=True,
     show_default=True,
     help="Fetch detail pages for full text.",
+)
+@click.option(
+    "--cooldown",
+    type=float,
+    default=None,
+    help="Seconds to pause the site after a ban (HTTP 456); default 1200, doubling on repeats.",
+)
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="Walk every feed from the top again instead of resuming an interrupted pass "
+    "(complaints already written are still never written twice).",
 )
 @click.option("--polite", is_flag=True, help="Keep politeness on even against loopback.")
 @click.option(
@@ -249,14 +376,24 @@ def crawl(
     spider: str,
     base_url: str | None,
     couids: str | None,
+    merchants: str | None,
     fields: str | None,
+    keywords: str | None,
+    cookies: str | None,
     max_pages: int | None,
     limit: int,
     details: bool,
+    cooldown: float | None,
+    restart: bool,
     polite: bool,
     overrides: tuple[str, ...],
 ) -> None:
-    """Crawl a complaint site into data/raw/<site>/<run>.jsonl."""
+    """Crawl a complaint site into data/raw/<site>/<run>.jsonl.
+
+    A crawl can be stopped at any moment (Ctrl-C, or killed) and run again: it resumes
+    where it stopped, and a complaint is written only once across runs. A later run fetches
+    only what is new. Stats go to <run>.stats.json; merchant info to merchants/<run>.jsonl.
+    """
     from crawler.runner import run_crawl
 
     settings: dict[str, Any] = {}
@@ -267,16 +404,30 @@ def crawl(
         settings[key] = value
     if limit:
         settings["CLOSESPIDER_ITEMCOUNT"] = limit
-    args: dict[str, Any] = {"details": details}
-    named: tuple[tuple[str, str | int | None], ...] = (
-        ("base_url", base_url),
-        ("couids", couids),
-        ("fields", fields),
-        ("max_pages", max_pages),
-    )
-    for name, given in named:
-        if given is not None:
-            args[name] = given
+    if cooldown is not None:
+        if cooldown <= 0:
+            raise UserError(f"--cooldown must be positive, got {cooldown}")
+        settings["TOUSU_BAN_COOLDOWN"] = cooldown
+    if restart:
+        settings["TOUSU_RESTART_CYCLE"] = True
+    named: dict[str, str | int | bool | None] = {
+        "couids": couids,
+        "merchants": merchants,
+        "fields": fields,
+        "keywords": keywords,
+        "cookies": cookies,
+        "max_pages": max_pages,
+        "details": None if details else False,
+    }
+    args: dict[str, Any] = {}
+    for name, given in named.items():
+        if given is None:
+            continue
+        if name not in _CRAWL_OPTIONS[spider]:
+            raise UserError(f"--{name.replace('_', '-')} does not apply to `tousu crawl {spider}`")
+        args[name] = given
+    if base_url is not None:
+        args["base_url"] = base_url
     if polite:
         args["polite"] = True
     result = run_crawl(spider, data_dir=_paths(ctx).data_dir, spider_args=args, settings=settings)
@@ -284,6 +435,12 @@ def crawl(
         f"crawl {spider}: {result.records} complaints written to {result.output} "
         f"({result.rejected} rejected; finish reason: {result.finish_reason}; stats: {result.stats_path})"
     )
+    if result.finish_reason == "login_required":
+        click.echo(
+            f"the site asked for a login: pass fresh cookies (--cookies) and run again; "
+            f"`tousu crawl {spider}` resumes where this run stopped",
+            err=True,
+        )
     if result.finish_reason not in ("finished", "closespider_itemcount"):
         sys.exit(1)
 
@@ -293,19 +450,28 @@ def crawl(
 @click.option(
     "--rebuild", is_flag=True, help="Forget what was ingested before and re-read every file."
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for reading raw files (default: one per core).",
+)
 @click.pass_context
-def ingest(ctx: click.Context, files: tuple[Path, ...], rebuild: bool) -> None:
-    """Validate, clean and deduplicate raw JSON Lines into the complaints table.
+def ingest(ctx: click.Context, files: tuple[Path, ...], rebuild: bool, workers: int | None) -> None:
+    """Validate, clean, mask and deduplicate raw JSON Lines into the complaints table.
 
     FILES default to every crawl output under data/raw/. Bad lines go to data/rejects/ with
-    their line number and reason.
+    their line number and reason. Personal data is masked before anything is stored; posts
+    filed against several merchants and re-posted complaints are grouped.
     """
     from pipeline.ingest import run_ingest
     from tousu.progress import bytes_bar, close_all
 
     paths = _paths(ctx)
     try:
-        summary = run_ingest(paths, list(files) or None, rebuild=rebuild, progress=bytes_bar)
+        summary = run_ingest(
+            paths, list(files) or None, rebuild=rebuild, workers=workers, progress=bytes_bar
+        )
     finally:
         close_all()
     for result in summary.files:
@@ -330,6 +496,50 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], rebuild: bool) -> None:
         + (f" (see {paths.rejects})" if rejected else "")
         + f", {summary.duplicates} duplicates dropped; {summary.rows} complaints in {summary.table}"
     )
+    if summary.groups is not None:
+        g = summary.groups
+        click.echo(
+            f"ingest: {g.posts} posts ({g.multi_merchant_posts} filed against several merchants), "
+            f"{g.reposts} re-posts in {g.clusters} cluster{'' if g.clusters == 1 else 's'}"
+        )
+    if summary.pii:
+        masked = ", ".join(f"{kind} {n}" for kind, n in summary.pii.most_common())
+        click.echo(f"ingest: personal data masked: {masked}")
+
+
+@cli.group()
+def merchants() -> None:
+    """Merchant names and the alias table (pipeline/resources/merchant_aliases.csv)."""
+
+
+@merchants.command("unresolved")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.pass_context
+def merchants_unresolved(ctx: click.Context, limit: int) -> None:
+    """List merchant names the alias table does not know, most complained-about first.
+
+    A name that belongs to a known merchant (a variant such as 拼多多商家客服) is worth a line
+    in the alias table; the suggestion column shows a canonical merchant the name contains.
+    """
+    from pipeline.resolve import unresolved_names
+    from pipeline.warehouse import require
+
+    rows = unresolved_names(require(_paths(ctx).complaints, "ingest"), limit=limit)
+    if not rows:
+        click.echo("every merchant name is in the alias table")
+        return
+    import unicodedata
+
+    def pad(text: str, width: int) -> str:  # Chinese characters take two columns
+        wide = sum(unicodedata.east_asian_width(c) in "WF" for c in text)
+        return text + " " * max(0, width - len(text) - wide)
+
+    click.echo(f"{'complaints':>10}  {pad('platform', 10)}  {pad('suggestion', 10)}  name")
+    for row in rows:
+        click.echo(
+            f"{row.complaints:>10}  {pad(row.platform, 10)}  {pad(row.suggestion or '-', 10)}"
+            f"  {row.name}"
+        )
 
 
 @cli.command()
@@ -365,13 +575,14 @@ def _label_names() -> list[str]:
 @cli.command()
 @click.pass_context
 def aggregate(ctx: click.Context) -> None:
-    """Weekly counts per platform x merchant x label (Parquet + CSV)."""
+    """Counts per week and month by platform, merchant and label (Parquet + CSV)."""
     from pipeline.aggregate import run_aggregate
 
     summary = run_aggregate(_paths(ctx))
+    tables = ", ".join(f"{name} {rows}" for name, rows in summary.tables.items())
     click.echo(
-        f"aggregate: {summary.rows} rows over {summary.weeks} weeks and {summary.merchants} merchants "
-        f"in {_paths(ctx).weekly_counts}"
+        f"aggregate: {summary.weeks} weeks, {summary.merchants} merchants; rows: {tables} "
+        f"(in {_paths(ctx).aggregates})"
     )
 
 
@@ -382,17 +593,97 @@ def aggregate(ctx: click.Context) -> None:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Output HTML path."
 )
+@click.option(
+    "--pdf/--no-pdf", default=True, show_default=True, help="Also print it to PDF (WeasyPrint)."
+)
 @click.pass_context
-def report(ctx: click.Context, period: str, out: Path | None) -> None:
-    """Write the HTML report for a period."""
+def report(ctx: click.Context, period: str, out: Path | None, pdf: bool) -> None:
+    """Write the report for a period as HTML and PDF (data/reports/report-PERIOD.*)."""
     from pipeline.periods import parse_period
-    from pipeline.report.render import write_report
+    from pipeline.report.render import PdfUnavailableError, write_report
 
     try:
-        path = write_report(_paths(ctx), parse_period(period), out)
-    except ValueError as exc:  # a bad period, or one without complaints
+        files = write_report(_paths(ctx), parse_period(period), out, pdf=pdf)
+    except (ValueError, PdfUnavailableError) as exc:  # a bad period, no complaints, no Pango
         raise UserError(str(exc)) from None
-    click.echo(f"report: {path}")
+    click.echo(f"report: {files.html}" + (f" and {files.pdf}" if files.pdf else ""))
+
+
+@cli.command()
+@click.option(
+    "--period", default="all", show_default=True, help="all, 2026, 2026-Q3, 2026-10 or 2026-W40."
+)
+@click.option(
+    "--min-volume",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Complaints in the period before a merchant or platform is ranked.",
+)
+@click.pass_context
+def rank(ctx: click.Context, period: str, min_volume: int) -> None:
+    """Rank merchants and platforms per label (empirical Bayes, intervals, funnel position)."""
+    from pipeline.periods import parse_period
+    from pipeline.ranking import run_rank
+
+    try:
+        chosen = parse_period(period)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    files = run_rank(_paths(ctx), chosen.key, chosen.start, chosen.end, min_volume=min_volume)
+    click.echo("rank: " + ", ".join(str(p) for p in files.values()) + " (and .csv)")
+
+
+@cli.command()
+@click.option(
+    "--fdr",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="False discovery rate controlled each week.",
+)
+@click.pass_context
+def alerts(ctx: click.Context, fdr: float) -> None:
+    """Early warning: the merchant watchlist and rising platform shares (data/processed/alerts/)."""
+    from pipeline.alerts import AlertSettings, detect_alerts, write_alerts
+
+    result = detect_alerts(_paths(ctx), AlertSettings(fdr=fdr))
+    summary = write_alerts(_paths(ctx), result)
+    for m in result.merchants:
+        click.echo(
+            f"  merchant {m.merchant} ({m.platform}): from {m.first_alert_week.isoformat()}, "
+            f"{len(m.alert_weeks)} week(s), {', '.join(m.labels)}, min q {m.min_q:.2g}"
+        )
+    for a in result.platforms:
+        click.echo(
+            f"  platform {a.platform} {a.label} rising: from {a.first_alert_week.isoformat()}, "
+            f"{100 * a.slope:+.2f} points a week, min q {a.min_q:.2g}"
+        )
+    click.echo(
+        f"alerts: {summary.merchants} merchant(s) and {summary.platforms} platform trend(s) "
+        f"flagged ({summary.merchant_tests} merchant and {summary.platform_tests} platform "
+        f"tests at FDR {fdr:g}); watchlist: {summary.watchlist}"
+    )
+
+
+@cli.command("export-dataset")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for the dataset (replaced whole).",
+)
+@click.pass_context
+def export_dataset(ctx: click.Context, out: Path) -> None:
+    """Export the labeled posts as a dataset: Parquet splits, thresholds and a dataset card."""
+    from pipeline.export import ExportError, run_export
+
+    try:
+        summary = run_export(_paths(ctx), out)
+    except ExportError as exc:
+        raise UserError(str(exc)) from None
+    rows = ", ".join(f"{split} {n}" for split, n in summary.rows.items())
+    click.echo(f"export-dataset: {rows} posts in {out} (card: {out / 'README.md'})")
 
 
 @cli.command()
@@ -404,20 +695,34 @@ def report(ctx: click.Context, period: str, out: Path | None) -> None:
     help="Complaints the simulator holds.",
 )
 @click.option("--seed", type=int, default=7, show_default=True, help="Simulator seed.")
+@click.option(
+    "--labeler",
+    type=click.Choice(["classifier", "weak"]),
+    default="classifier",
+    show_default=True,
+    help="classifier: the fine-tuned model, trained first if there is none (once, under 30 "
+    "minutes on two cores); weak: the labeling functions and label model (seconds).",
+)
 @click.pass_context
-def demo(ctx: click.Context, complaints: int, seed: int) -> None:
+def demo(ctx: click.Context, complaints: int, seed: int, labeler: str) -> None:
     """Run everything on the local simulator: serve, crawl, ingest, label, aggregate, report.
 
     Works in its own workspace, DATA_DIR/demo, recreated on every run; the rest of the data
     folder is never touched.
     """
-    from tousu.demo import DemoWorkspaceError, run_demo
+    from crawler.sim.process import WorkspaceError
+    from tousu.demo import run_demo
 
     try:
+        paths = _paths(ctx)
         run_demo(
-            Paths(_paths(ctx).data_dir / "demo"), complaints=complaints, seed=seed, echo=click.echo
+            dataclasses.replace(paths, data_dir=paths.data_dir / "demo"),
+            complaints=complaints,
+            seed=seed,
+            echo=click.echo,
+            labeler=labeler,
         )
-    except DemoWorkspaceError as exc:
+    except WorkspaceError as exc:
         raise UserError(str(exc)) from None
 
 
@@ -696,7 +1001,8 @@ def model_base(ctx: click.Context) -> None:
     "--unlabeled",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     multiple=True,
-    help="Posts to label weakly and add to training (JSON Lines).",
+    help="Posts to label weakly and add to training (JSON Lines; default: the simulator's "
+    "texts under seed 101, written to artifacts/weak/).",
 )
 @click.option(
     "--base-model",
@@ -722,6 +1028,15 @@ def model_base(ctx: click.Context) -> None:
     default=None,
     help="Loss weight of weakly labeled posts (0: gold only).",
 )
+@click.option(
+    "--frozen-layers",
+    type=int,
+    default=None,
+    help="Bottom encoder layers kept frozen and run once (0: fine-tune every layer).",
+)
+@click.option("--weak-limit", type=int, default=None, help="At most this many weak posts.")
+@click.option("--patience", type=int, default=None, help="Epochs without dev gain before stopping.")
+@click.option("--threads", type=int, default=None, help="torch CPU threads.")
 @click.option("--seed", type=int, default=None)
 @click.option(
     "--learning-rate", type=float, default=None, help="Peak learning rate of the encoder."
@@ -746,7 +1061,7 @@ def model_train(
 ) -> None:
     """Fine-tune the classifier on gold train (+ weak labels), select and calibrate on gold dev."""
     from models.args import TrainArgs
-    from models.run import run_train
+    from models.run import default_unlabeled, run_train
     from tousu.progress import close_all, steps_bar
 
     paths = _paths(ctx)
@@ -761,7 +1076,7 @@ def model_train(
             args,
             train_path=train_path or _gold_split(paths, "train"),
             dev_path=dev_path or _gold_split(paths, "dev"),
-            unlabeled=unlabeled,
+            unlabeled=unlabeled or (default_unlabeled(paths),),
             progress=steps_bar,
         )
     finally:
@@ -824,26 +1139,14 @@ def model_baselines(ctx: click.Context, out: Path | None) -> None:
 )
 def sim_posts(out: Path, **config: Any) -> None:
     """Write the simulated posts' texts without labels (unlabeled data for weak supervision)."""
-    from crawler.sim.marketplace import Marketplace
+    from models.run import unlabeled_records
     from pipeline.jsonl import JsonlWriter
 
-    market = Marketplace(_sim_config(**config))
-    seen: set[int] = set()
+    records = unlabeled_records(_sim_config(**config))
     with JsonlWriter(out) as writer:
-        for post in market.posts:
-            if post.post_id in seen:  # one line per post, not per merchant it names
-                continue
-            seen.add(post.post_id)
-            writer.write(
-                {
-                    "id": f"sim-{post.sn}",
-                    "title": post.text.title,
-                    "body": post.text.body,
-                    "issue": list(post.text.issue),
-                    "appeal": list(post.text.appeal),
-                }
-            )
-    click.echo(f"wrote {len(seen)} unlabeled posts to {out}")
+        for record in records:
+            writer.write(record)
+    click.echo(f"wrote {len(records)} unlabeled posts to {out}")
 
 
 def main() -> None:
