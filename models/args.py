@@ -63,6 +63,17 @@ class TrainArgs:
         default=4.0,
         metadata={"help": "Cap on the per-label positive weight that offsets class imbalance."},
     )
+    teacher: str | None = field(
+        default=None,
+        metadata={
+            "help": "Classifier artifact to distill from: its calibrated probabilities become "
+            "the targets of the unlabeled posts and soften those of gold (None: no teacher)."
+        },
+    )
+    distill_alpha: float = field(
+        default=0.5,
+        metadata={"help": "With a teacher: share of the gold label in a gold post's target."},
+    )
     patience: int = field(
         default=2, metadata={"help": "Epochs without dev macro-F1 gain before stopping."}
     )
@@ -91,6 +102,7 @@ class TrainArgs:
                 "frozen_layers 0 (--frozen-layers 0)",
             ),
             (self.pos_weight_cap >= 1, "pos_weight_cap must be >= 1"),
+            (0 <= self.distill_alpha <= 1, "distill_alpha must be in [0, 1]"),
             (self.threads >= 1, "threads must be at least 1"),
         ]
         problems = [message for ok, message in checks if not ok]
@@ -108,3 +120,21 @@ class TrainArgs:
     @property
     def output_path(self) -> Path:
         return Path(self.output_dir)
+
+
+# The distilled serving model: the encoder's first four layers, every layer trained (there is
+# no frozen bottom to cache), on gold train and the simulator's unlabeled posts scored by the
+# classifier. A third of the classifier's layers: about three times its speed.
+STUDENT_RECIPE: dict[str, Any] = {
+    "num_layers": 4,
+    "frozen_layers": 0,
+    "weak_weight": 1.0,
+    "weak_limit": 3000,
+    "learning_rate": 1e-4,
+    "epochs": 6,
+}
+
+
+def student_args(teacher: str, output_dir: str, **overrides: Any) -> TrainArgs:
+    """The student recipe (``tousu model distill``), any field overridden."""
+    return TrainArgs(teacher=teacher, output_dir=output_dir, **{**STUDENT_RECIPE, **overrides})

@@ -27,7 +27,8 @@ def read_artifact(folder: Path) -> dict[str, Any]:
     meta = folder / ARTIFACT_FILE
     if not meta.exists():
         raise ArtifactError(
-            f"no classifier in {folder}: train one with `tousu model train` (or `make train`)"
+            f"no classifier in {folder}: train one with `tousu model train` (`make train`); "
+            "the fast student is made from it by `tousu model distill` (`make distill`)"
         )
     data: dict[str, Any] = json.loads(meta.read_text(encoding="utf-8"))
     if data.get("labels") != [label.value for label in LABELS]:

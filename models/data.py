@@ -1,5 +1,5 @@
 """Training examples: gold posts with their labels, and weakly labeled posts with the label
-model's probabilities as soft evidence.
+model's probabilities as soft evidence (or, for a distilled student, a teacher's).
 
 Every post becomes its title, body and the complainant's own structured fields (投诉问题 and
 投诉要求, when present), cleaned as ingest cleans them: the taxonomy judges a complaint as a
@@ -37,7 +37,7 @@ class Example:
     text: str
     targets: tuple[float, ...]  # one per label, 0 or 1
     weights: tuple[float, ...]  # one per label
-    source: str  # "gold" | "weak"
+    source: str  # "gold" | "weak" | "teacher"
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -82,6 +82,44 @@ def weak_examples(
                 source="weak",
             )
         )
+    return out
+
+
+def distilled_examples(
+    gold: Sequence[Example],
+    gold_probs: Sequence[Sequence[float]],
+    unlabeled: Sequence[str],
+    unlabeled_probs: Sequence[Sequence[float]],
+    *,
+    alpha: float,
+    weight: float,
+) -> list[Example]:
+    """A student's examples from a teacher's calibrated probabilities.
+
+    On gold posts the target is ``alpha`` x the gold label + (1 - alpha) x the teacher's
+    probability (the gold label anchors it, the teacher says how clear-cut the post is); on
+    unlabeled posts it is the teacher's probability, each label weighted ``weight``.
+    """
+    out = [
+        Example(
+            text=e.text,
+            targets=tuple(
+                alpha * t + (1 - alpha) * float(p) for t, p in zip(e.targets, probs, strict=True)
+            ),
+            weights=e.weights,
+            source="gold",
+        )
+        for e, probs in zip(gold, gold_probs, strict=True)
+    ]
+    out.extend(
+        Example(
+            text=text,
+            targets=tuple(float(p) for p in probs),
+            weights=(weight,) * len(LABELS),
+            source="teacher",
+        )
+        for text, probs in zip(unlabeled, unlabeled_probs, strict=True)
+    )
     return out
 
 

@@ -1,7 +1,9 @@
 """Choose the labeler for ``tousu label`` and ``tousu predict`` by name.
 
-``auto`` takes the best that exists: the ONNX int8 classifier, else the PyTorch classifier,
-else the weak-supervision labeler (rules + label model).
+``auto`` takes the best that exists: the classifier in ONNX int8, else the PyTorch
+classifier, else the weak-supervision labeler (rules + label model). ``student`` is the
+4-layer model distilled from the classifier (``tousu model distill``): about three times
+faster, and less accurate (the README gives both figures), so it is chosen by name only.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from pipeline.labeling.labeler import WeakLabeler
 from pipeline.predictions import Labeler
 from pipeline.settings import Paths
 
-LABELERS = ("auto", "weak", "classifier", "onnx")
+LABELERS = ("auto", "weak", "classifier", "onnx", "student")
 
 
 def resolve(name: str, paths: Paths) -> str:
@@ -38,4 +40,4 @@ def load_labeler(name: str, paths: Paths) -> Labeler:
         return ClassifierLabeler(paths.classifier)
     from models.onnx_export import OnnxLabeler
 
-    return OnnxLabeler(paths.classifier)
+    return OnnxLabeler(paths.student if chosen == "student" else paths.classifier)

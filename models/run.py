@@ -13,7 +13,14 @@ import numpy as np
 
 from crawler.sim.marketplace import SimConfig
 from models.args import TrainArgs
-from models.data import gold_examples, post_text, read_jsonl, weak_examples
+from models.data import (
+    Example,
+    distilled_examples,
+    gold_examples,
+    post_text,
+    read_jsonl,
+    weak_examples,
+)
 from pipeline.evaluate import EvalReport, evaluate
 from pipeline.labeling.labeler import WeakLabeler
 from pipeline.settings import Paths
@@ -45,19 +52,62 @@ def run_train(
 
     if args.base_model == TrainArgs().base_model:
         args = replace(args, base_model=str(ensure_base_model(paths)))
-    gold_train = gold_examples(read_jsonl(train_path))
+    gold_records = read_jsonl(train_path)
+    gold_train = gold_examples(gold_records)
     dev = gold_examples(read_jsonl(dev_path))
-    weak = []
+    records = []
     if args.weak_weight > 0 and unlabeled:
         records = [r for path in unlabeled for r in read_jsonl(path)][: args.weak_limit]
-        weak = weak_examples(records, WeakLabeler.from_paths(paths), weight=args.weak_weight)
+    if args.teacher:
+        examples = _teacher_examples(args, gold_records, gold_train, records, progress)
+    else:
+        weak = WeakLabeler.from_paths(paths) if records else None
+        examples = gold_train + (
+            weak_examples(records, weak, weight=args.weak_weight) if weak else []
+        )
     logger.info(
-        "training on %d gold and %d weakly labeled posts; dev %d",
+        "training on %d gold and %d %s posts; dev %d",
         len(gold_train),
-        len(weak),
+        len(examples) - len(gold_train),
+        "teacher-labeled" if args.teacher else "weakly labeled",
         len(dev),
     )
-    return train(args, gold_train + weak, dev, progress=progress)
+    return train(args, examples, dev, progress=progress)
+
+
+def _teacher_examples(
+    args: TrainArgs,
+    gold_records: Sequence[dict[str, Any]],
+    gold_train: Sequence[Example],
+    unlabeled: Sequence[dict[str, Any]],
+    progress: Callable[[str, int], Callable[[int], None]] | None,
+) -> list[Example]:
+    """Gold and unlabeled posts with the teacher's calibrated probabilities (PyTorch fp32: the
+    student learns from the teacher's best scores, not its int8 copy's)."""
+    from models.classifier import ClassifierLabeler
+
+    teacher = ClassifierLabeler(Path(str(args.teacher)), threads=args.threads)
+    records = [*gold_records, *unlabeled]
+    advance = progress("teacher", len(records)) if progress else None
+    probs: list[list[float]] = []
+    for start in range(0, len(records), TEACHER_CHUNK):
+        chunk = records[start : start + TEACHER_CHUNK]
+        probs += [[r.scores[label] for label in LABELS] for r in teacher.predict(chunk)]
+        if advance:
+            advance(len(chunk))
+    logger.info("teacher %s scored %d posts", teacher.version, len(records))
+    return distilled_examples(
+        gold_train,
+        probs[: len(gold_records)],
+        [post_text(r) for r in unlabeled],
+        probs[len(gold_records) :],
+        alpha=args.distill_alpha,
+        weight=args.weak_weight,
+    )
+
+
+# Posts per teacher call: progress moves, and one call's padding stays small.
+TEACHER_CHUNK = 256
 
 
 # The default recipe's unlabeled posts: the simulator's texts under a seed of their own, so that
@@ -137,6 +187,39 @@ def ensure_classifier(
         echo("exporting the classifier to ONNX int8")
         export_onnx(paths.classifier)
     return paths.classifier
+
+
+def run_distill(
+    paths: Paths,
+    *,
+    teacher: Path,
+    output_dir: Path,
+    unlabeled: Sequence[Path],
+    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+    **overrides: Any,
+) -> tuple[Any, Path]:
+    """Train the student recipe from ``teacher`` (starting from the teacher's own base
+    encoder, cut to its first layers) and export it to ONNX int8; returns the training result
+    and the int8 model's path."""
+    from models.args import student_args
+    from models.classifier import read_artifact
+    from models.onnx_export import export_onnx
+
+    meta = read_artifact(teacher)
+    args = student_args(
+        str(teacher),
+        str(output_dir),
+        **{"base_model": meta.get("base_model") or TrainArgs().base_model, **overrides},
+    )
+    result = run_train(
+        paths,
+        args,
+        train_path=paths.gold_split("train"),
+        dev_path=paths.gold_split("dev"),
+        unlabeled=unlabeled,
+        progress=progress,
+    )
+    return result, export_onnx(result.output_dir)
 
 
 def _report(records: Sequence[dict[str, Any]], results: Sequence[LabelScore]) -> EvalReport:

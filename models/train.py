@@ -231,6 +231,7 @@ def train(
             "train_examples": {
                 "gold": sum(e.source == "gold" for e in train_set),
                 "weak": sum(e.source == "weak" for e in train_set),
+                "teacher": sum(e.source == "teacher" for e in train_set),
             },
             "dev_examples": len(dev_set),
             "dev_macro_f1_at_0.5": best_f1,
@@ -300,6 +301,20 @@ def save_artifact(
     return version
 
 
+def _data_line(args: TrainArgs, counts: dict[str, int]) -> str:
+    if args.teacher:
+        return (
+            f"distilled from the classifier in `{args.teacher}`: {counts['gold']} hand-labeled "
+            f"gold posts (target {args.distill_alpha} x gold label + {1 - args.distill_alpha:g} "
+            f"x teacher probability) and {counts['teacher']} unlabeled posts with the teacher's "
+            f"calibrated probabilities (weight {args.weak_weight})."
+        )
+    return (
+        f"{counts['gold']} hand-labeled gold posts and {counts['weak']} weakly labeled posts "
+        f"(weight {args.weak_weight} x label-model confidence)."
+    )
+
+
 def model_card(
     version: str, args: TrainArgs, dev: EvalReport, calibration: Calibration, extra: dict[str, Any]
 ) -> str:
@@ -315,7 +330,7 @@ Multi-label classifier for Chinese consumer-complaint posts: one sigmoid per lab
 the post's title and body (cleaned as ingest cleans them), at most {args.max_length} tokens.
 
 - Base encoder: `{args.base_model}`{f", first {args.num_layers} layers" if args.num_layers else ""}; word embeddings {"frozen" if args.freeze_word_embeddings else "trained"}.
-- Training data: {extra["train_examples"]["gold"]} hand-labeled gold posts and {extra["train_examples"]["weak"]} weakly labeled posts (weight {args.weak_weight} x label-model confidence).
+- Training data: {_data_line(args, extra["train_examples"])}
 - Selection: best of {extra["epochs_run"]} epochs on gold dev (epoch {extra["best_epoch"]}); per-label temperature scaling and thresholds fitted on gold dev.
 - Training time: {extra["train_seconds"] / 60:.1f} min on {args.threads} CPU threads.
 

@@ -4,7 +4,8 @@ measured quality, found from the ``model_version`` in the predictions.
 - ``weak-*``: the weak-supervision labeler. Its threshold is the label model's; its quality is
   the gold-dev figures the fit wrote into ``artifacts/weak/label_model.json``, when that file
   is the model that produced the version (the default weighted vote has none).
-- ``clf-*`` (and its ``-onnx`` variants): the fine-tuned classifier. Thresholds from its
+- ``clf-*`` (and its ``-onnx`` variants): the fine-tuned classifier or the student distilled
+  from it (``artifacts/classifier`` or ``artifacts/student``). Thresholds from its
   ``classifier.json``, quality from ``metrics.json`` beside it, when their ``model_version``
   matches.
 - Anything else, or no matching file: quality unmeasured, said as such.
@@ -90,11 +91,19 @@ def _weak_info(paths: Paths, version: str) -> ModelInfo:
 
 def _classifier_info(paths: Paths, version: str) -> ModelInfo:
     base = re.sub(r"-onnx.*$", "", version)
-    meta = _read_json(paths.classifier / CLASSIFIER_META) if paths.classifier.is_dir() else None
-    if not meta or meta.get("model_version") != base:
+    # The classifier or the student distilled from it: whichever folder holds this version.
+    found = [
+        (folder, meta)
+        for folder in (paths.classifier, paths.student)
+        if (folder / CLASSIFIER_META).exists()
+        and (meta := _read_json(folder / CLASSIFIER_META))
+        and meta.get("model_version") == base
+    ]
+    if not found:
         return ModelInfo(version, "classifier")
+    folder, meta = found[0]
     thresholds = {k: float(v) for k, v in (meta.get("thresholds") or {}).items()}
-    metrics = _read_json(paths.classifier / CLASSIFIER_METRICS) or {}
+    metrics = _read_json(folder / CLASSIFIER_METRICS) or {}
     dev = metrics.get("dev") if metrics.get("model_version") == base else None
     quality = None
     if isinstance(dev, dict) and "macro_f1" in dev:
@@ -110,7 +119,7 @@ def _classifier_info(paths: Paths, version: str) -> ModelInfo:
                 for name, m in (dev.get("labels") or {}).items()
             },
             posts=int(dev["n"]) if "n" in dev else None,
-            source=str(paths.classifier / CLASSIFIER_METRICS),
+            source=str(folder / CLASSIFIER_METRICS),
             what="gold dev",
         )
     return ModelInfo(version, "classifier", thresholds, quality)

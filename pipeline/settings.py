@@ -116,3 +116,8 @@ class Paths:
     def classifier(self) -> Path:
         """The fine-tuned classifier artifact (``tousu model train``)."""
         return self.artifacts_dir / "classifier"
+
+    @property
+    def student(self) -> Path:
+        """The distilled serving model (``tousu model distill``), taught by the classifier."""
+        return self.artifacts_dir / "student"

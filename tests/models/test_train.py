@@ -176,3 +176,57 @@ def test_ensure_classifier_trains_once_then_reuses(
     assert lines == [] and onnx.stat().st_mtime_ns == stamp
     # "auto" then labels with the exported model, and says which one.
     assert load_labeler("auto", paths).version == meta["model_version"] + "-onnx-int8"
+
+
+def test_distill_trains_a_smaller_student_served_by_name(
+    tmp_path: Path, tiny_base: Path, gold_files: dict[str, Path]
+) -> None:
+    from models.args import TrainArgs
+    from models.registry import load_labeler
+    from models.run import ensure_classifier, run_distill
+    from pipeline.model_info import model_info
+    from pipeline.settings import Paths
+
+    gold = tmp_path / "gold"
+    (gold / "splits").mkdir(parents=True)
+    for split in ("train", "dev"):
+        (gold / "splits" / f"{split}.jsonl").write_bytes(gold_files[split].read_bytes())
+    paths = Paths(tmp_path / "data", tmp_path / "artifacts", gold)
+    tiny = {"max_length": 64, "learning_rate": 1e-3, "head_learning_rate": 3e-3}
+    teacher = ensure_classifier(
+        paths,
+        args=TrainArgs(base_model=str(tiny_base), epochs=1, weak_weight=0, frozen_layers=1, **tiny),  # type: ignore[arg-type]
+        echo=lambda line: None,
+    )
+    teacher_version = json.loads((teacher / "classifier.json").read_text(encoding="utf-8"))[
+        "model_version"
+    ]
+    result, onnx = run_distill(
+        paths,
+        teacher=teacher,
+        output_dir=paths.student,
+        unlabeled=[gold_files["test"]],
+        num_layers=1,
+        epochs=1,
+        **tiny,
+    )
+    student = paths.student
+    assert onnx == student / "onnx" / "model.int8.onnx" and onnx.exists()
+    config = json.loads((student / "config.json").read_text(encoding="utf-8"))
+    assert config["num_hidden_layers"] == 1  # the teacher has 2
+    args = json.loads((student / "training_args.json").read_text(encoding="utf-8"))
+    assert args["teacher"] == str(teacher) and args["base_model"] == str(tiny_base)
+    metrics = json.loads((student / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["train_examples"] == {"gold": 900, "weak": 0, "teacher": 200}
+    assert "distilled from the classifier" in (student / "README.md").read_text(encoding="utf-8")
+    # Served when asked for by name ("auto" keeps the teacher); the report finds its quality.
+    version = load_labeler("student", paths).version
+    assert version == result.model_version + "-onnx-int8"
+    assert load_labeler("auto", paths).version.startswith(teacher_version)
+    info = model_info(paths, version)
+    assert info.quality is not None and info.quality.source == str(student / "metrics.json")
+
+
+def test_distill_without_a_teacher_says_how_to_make_one(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["model", "distill"])
+    assert result.exit_code == 1 and "no classifier in" in result.output
