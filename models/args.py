@@ -122,16 +122,19 @@ class TrainArgs:
         return Path(self.output_dir)
 
 
-# The distilled serving model: the encoder's first four layers, every layer trained (there is
-# no frozen bottom to cache), on gold train and the simulator's unlabeled posts scored by the
-# classifier. A third of the classifier's layers: about three times its speed.
+# The distilled student: the encoder's first four layers, every layer trained (there is no
+# frozen bottom to cache), on gold train and 600 of the simulator's unlabeled posts scored by
+# the classifier. A third of the classifier's layers: about three times its speed. Few
+# unlabeled posts and many epochs: with 2,947 posts and 6 epochs at 1e-4, dev macro-F1 was
+# 0.83 after 3 epochs (4.3 min each); with 600 at 2e-4 it was 0.87 after 3 (2 min each).
 STUDENT_RECIPE: dict[str, Any] = {
     "num_layers": 4,
     "frozen_layers": 0,
     "weak_weight": 1.0,
-    "weak_limit": 3000,
-    "learning_rate": 1e-4,
-    "epochs": 6,
+    "weak_limit": 600,
+    "learning_rate": 2e-4,
+    "epochs": 12,
+    "patience": 3,
 }
 
 
