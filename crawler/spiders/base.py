@@ -84,6 +84,15 @@ def parse_list(value: Any) -> list[str]:
     return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
+def parse_ids(value: Any, name: str) -> list[str]:
+    """A comma-separated list of numeric site ids (merchants), refused if one is not digits."""
+    ids = parse_list(value)
+    for item in ids:
+        if not item.isdigit():
+            raise ValueError(f"{name} must be digits, got {item!r}")
+    return ids
+
+
 def parse_cookies(value: str | None) -> dict[str, str]:
     """``"SUB=abc; SUBP=def"`` (as copied from a browser) -> ``{"SUB": "abc", "SUBP": "def"}``."""
     cookies: dict[str, str] = {}
@@ -144,8 +153,12 @@ class ComplaintSpider(scrapy.Spider):
     out_dir: Path
     data_paths: Paths
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: Any, base_url: str | None = None, **kwargs: Any) -> None:
+        # run_id and polite are read in from_crawler; Scrapy would make them attributes.
+        super().__init__(
+            *args, **{k: v for k, v in kwargs.items() if k not in ("run_id", "polite")}
+        )
+        self._base_url_arg = base_url
         self.state: CrawlState | None = None
         self.queue: deque[FeedTask] = deque()
         self.active_feeds = 0

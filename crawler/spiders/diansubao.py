@@ -36,8 +36,7 @@ class DiansubaoSpider(ComplaintSpider):
         max_pages: str | int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**{k: v for k, v in kwargs.items() if k not in ("run_id", "polite")})
-        self._base_url_arg = base_url
+        super().__init__(base_url=base_url, **kwargs)
         self._page_record_arg = page_record
         self.max_pages = int(max_pages) if max_pages else 0
         if page_record is not None and not 1 <= int(page_record) <= api.MAX_PAGE_RECORD:

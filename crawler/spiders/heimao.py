@@ -52,6 +52,7 @@ from crawler.spiders.base import (
     FeedPage,
     FeedTask,
     parse_flag,
+    parse_ids,
     parse_list,
 )
 from pipeline.contract import Site
@@ -92,8 +93,7 @@ class HeimaoSpider(ComplaintSpider):
         max_pages: str | int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**{k: v for k, v in kwargs.items() if k not in ("run_id", "polite")})
-        self._base_url_arg = base_url
+        super().__init__(base_url=base_url, **kwargs)
         self._fields_arg = fields
         self._max_pages_arg = max_pages
         self._cookies_arg = cookies
@@ -102,11 +102,8 @@ class HeimaoSpider(ComplaintSpider):
         self.fetch_details = parse_flag(details, "details")
         self.fetch_info = parse_flag(info, "info")
         self.walk_tabs = parse_flag(tabs, "tabs")
-        self.seed_couids = parse_list(couids)
+        self.seed_couids = parse_ids(couids, "couids")
         self.keywords = parse_list(keywords)
-        for couid in self.seed_couids:
-            if not couid.isdigit():
-                raise ValueError(f"couids must be digits, got {couid!r}")
         self._login_warned = False
 
     @property

@@ -42,7 +42,7 @@ from crawler.spiders.base import (
     FeedPage,
     FeedTask,
     parse_flag,
-    parse_list,
+    parse_ids,
 )
 from pipeline.contract import Site
 
@@ -73,17 +73,13 @@ class JutousuSpider(ComplaintSpider):
         max_pages: str | int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**{k: v for k, v in kwargs.items() if k not in ("run_id", "polite")})
-        self._base_url_arg = base_url
+        super().__init__(base_url=base_url, **kwargs)
         self._cookies_arg = cookies
         self.walk_index = parse_flag(index, "index")
         self.follow_merchants = parse_flag(follow, "follow")
         self.fetch_details = parse_flag(details, "details")
         self.max_pages = int(max_pages) if max_pages else 0
-        self.seed_merchants = parse_list(merchants)
-        for merchant in self.seed_merchants:
-            if not merchant.isdigit():
-                raise ValueError(f"merchants must be digits, got {merchant!r}")
+        self.seed_merchants = parse_ids(merchants, "merchants")
 
     @property
     def cookie_header(self) -> str | None:

@@ -35,3 +35,11 @@ def test_scrapy_finds_them(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     loader = SpiderLoader.from_settings(get_project_settings())
     assert sorted(loader.list()) == sorted(site.value for site in Site)
+
+
+def test_merchant_ids_must_be_digits() -> None:
+    from crawler.spiders.base import parse_ids
+
+    assert parse_ids("123, 456", "couids") == ["123", "456"] and parse_ids(None, "couids") == []
+    with pytest.raises(ValueError, match="couids must be digits, got 'abc'"):
+        parse_ids("123,abc", "couids")

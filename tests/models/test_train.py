@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pipeline.settings import Paths
 from tousu.cli import cli
 
 
@@ -141,19 +142,22 @@ def test_tfidf_baseline_learns(gold_files: dict[str, Path]) -> None:
     assert evaluate(test[2], [r.labels for r in results]).macro_f1 > 0.7
 
 
-def test_ensure_classifier_trains_once_then_reuses(
-    tmp_path: Path, tiny_base: Path, gold_files: dict[str, Path]
-) -> None:
-    from models.args import TrainArgs
-    from models.registry import load_labeler
-    from models.run import ensure_classifier
-    from pipeline.settings import Paths
-
+@pytest.fixture
+def gold_paths(tmp_path: Path, gold_files: dict[str, Path]) -> Paths:
+    """Paths whose gold folder holds the test's train and dev splits."""
     gold = tmp_path / "gold"
     (gold / "splits").mkdir(parents=True)
     for split in ("train", "dev"):
         (gold / "splits" / f"{split}.jsonl").write_bytes(gold_files[split].read_bytes())
-    paths = Paths(tmp_path / "data", tmp_path / "artifacts", gold)
+    return Paths(tmp_path / "data", tmp_path / "artifacts", gold)
+
+
+def test_ensure_classifier_trains_once_then_reuses(gold_paths: Paths, tiny_base: Path) -> None:
+    from models.args import TrainArgs
+    from models.registry import load_labeler
+    from models.run import ensure_classifier
+
+    paths = gold_paths
     args = TrainArgs(
         base_model=str(tiny_base),
         epochs=1,
@@ -179,19 +183,14 @@ def test_ensure_classifier_trains_once_then_reuses(
 
 
 def test_distill_trains_a_smaller_student_served_by_name(
-    tmp_path: Path, tiny_base: Path, gold_files: dict[str, Path]
+    gold_paths: Paths, tiny_base: Path, gold_files: dict[str, Path]
 ) -> None:
     from models.args import TrainArgs
     from models.registry import load_labeler
     from models.run import ensure_classifier, run_distill
     from pipeline.model_info import model_info
-    from pipeline.settings import Paths
 
-    gold = tmp_path / "gold"
-    (gold / "splits").mkdir(parents=True)
-    for split in ("train", "dev"):
-        (gold / "splits" / f"{split}.jsonl").write_bytes(gold_files[split].read_bytes())
-    paths = Paths(tmp_path / "data", tmp_path / "artifacts", gold)
+    paths = gold_paths
     tiny = {"max_length": 64, "learning_rate": 1e-3, "head_learning_rate": 3e-3}
     teacher = ensure_classifier(
         paths,
