@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from models.data import post_text, read_jsonl
+from models.layout import INT8_FILE, ONNX_DIR
 from pipeline.evaluate import evaluate
 from pipeline.settings import Paths
 from pipeline.taxonomy import LABELS, LabelScore, parse_labels
@@ -63,7 +64,7 @@ def run(gold_path: Path, paths: Paths, threads: int) -> dict[str, Any]:
     torch.set_num_threads(threads)
     folder = paths.classifier
     meta = read_artifact(folder)
-    if not (folder / "onnx" / "model.int8.onnx").exists():
+    if not (folder / ONNX_DIR / INT8_FILE).exists():
         export_onnx(folder)
     records = read_jsonl(gold_path)
     texts = [post_text(r) for r in records]
@@ -101,7 +102,7 @@ def run(gold_path: Path, paths: Paths, threads: int) -> dict[str, Any]:
     figures["b_pytorch_fp32"] = {"posts_per_s": speed, "macro_f1": _macro_f1(records, results)}
 
     for name, model_folder in (("c_onnx_int8", folder), ("d_student_onnx_int8", paths.student)):
-        if name.startswith("d_") and not (model_folder / "onnx" / "model.int8.onnx").exists():
+        if name.startswith("d_") and not (model_folder / ONNX_DIR / INT8_FILE).exists():
             continue
         fast = OnnxLabeler(model_folder, threads=threads)
         fast.predict(records[:4])
