@@ -346,8 +346,11 @@ def write_aggregates(con: duckdb.DuckDBPyConnection, paths: Paths) -> dict[str, 
                 _create_wide(con, grain, [unit], "dup_primary")
             elif grain == "week":
                 # Summed from the platform x merchant cells: no second pass over the records.
+                # sum() of BIGINT is HUGEINT, which Parquet stores as DOUBLE: cast back.
                 sums = ", ".join(
-                    f"sum({kind}_{name}) AS {kind}_{name}" for name in _NAMES for kind in "nrd"
+                    f"CAST(sum({kind}_{name}) AS BIGINT) AS {kind}_{name}"
+                    for name in _NAMES
+                    for kind in "nrd"
                 )
                 con.execute(
                     f"CREATE OR REPLACE TEMP TABLE wide AS "

@@ -4,6 +4,8 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.aggregate import merchant_table, platform_table, run_aggregate
@@ -185,3 +187,15 @@ def test_predictions_out_of_order_are_joined_by_key(paths: Paths, shuffled: bool
         ("拼多多", "fake_shipment", 1),
         ("某某数码", "refund_refusal", 1),
     ]
+
+
+def test_counts_are_integers_in_every_table(paths: Paths) -> None:
+    # merchant_weekly is summed from the platform x merchant cells; DuckDB's sum() of BIGINT
+    # is HUGEINT, which Parquet would store as DOUBLE.
+    _build(paths)
+    summary = run_aggregate(paths)
+    for name in summary.tables:
+        schema = pq.read_schema(paths.aggregates / name)
+        for column in ("complaints", "total", "replied", "completed", "prev_complaints", "change"):
+            if column in schema.names:
+                assert schema.field(column).type == pa.int64(), (name, column)
