@@ -304,6 +304,9 @@ _CN_DATETIME = re.compile(
 )
 
 
+_EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?")
+
+
 def parse_site_time(value: Any) -> datetime:
     """Parse the timestamps the complaint sites use into an aware UTC datetime.
 
@@ -319,10 +322,7 @@ def parse_site_time(value: Any) -> datetime:
         dt = _from_epoch(float(value))
     elif isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"\d{9,13}(?:\.\d+)?", text):
-            dt = _from_epoch(float(text))
-        else:
-            dt = _parse_date_string(text)
+        dt = _from_epoch(float(text)) if _EPOCH.fullmatch(text) else _parse_date_string(text)
     else:
         raise ValueError(f"not a timestamp: {value!r}")
     if dt.tzinfo is None:

@@ -55,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 # Bump when cleaning, masking, grouping inputs or the table's columns change: every part is
 # rebuilt.
-INGEST_VERSION = 2
+INGEST_VERSION = 3
 BATCH_ROWS = 2_000
 CHUNK_BYTES = 8 * 1024 * 1024
 

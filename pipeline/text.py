@@ -137,19 +137,23 @@ def to_simplified(text: str) -> str:
 @cache
 def _per_char_nfkc_unsafe() -> CharClass:
     """Any character outside the per-character blocks, or a combining one inside them."""
+    changes = nfkc_changes()
     safe = (
         chr(cp)
         for lo, hi in _PER_CHAR_NFKC_BLOCKS
         for cp in range(lo, hi + 1)
-        if not _composes(chr(cp))
+        if not _composes(chr(cp), changes)
     )
     return char_class(safe, negate=True)
 
 
-def _composes(ch: str) -> bool:
-    return bool(unicodedata.combining(ch)) or any(
-        unicodedata.combining(c) for c in unicodedata.normalize("NFKC", ch)
-    )
+def _composes(ch: str, changes: dict[str, str]) -> bool:
+    """Whether ``ch`` is, or normalizes to something holding, a combining character (the
+    table of NFKC changes saves normalizing the characters NFKC leaves alone: most of them)."""
+    if unicodedata.combining(ch):
+        return True
+    normal = changes.get(ch)
+    return normal is not None and any(unicodedata.combining(c) for c in normal)
 
 
 @cache

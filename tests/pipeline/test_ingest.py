@@ -147,6 +147,7 @@ PLANTED_VALUES = [
     "SF1234567890123",
     "88776655",
     "wxid_abcdef1234",
+    "13522224444",
     "王晓明",
     "13511112222",
     "13522223333",
@@ -180,11 +181,19 @@ def _pii_records() -> list[dict[str, Any]]:
                 },
             ],
             raw={
-                "main": {"sn": "17390000001", "summary": summary, "cost": "2,399元"},
+                "main": {
+                    "sn": "17390000001",
+                    "summary": summary,
+                    "cost": "2,399元",
+                    # The complaint's own address, as the list API writes it (no scheme).
+                    "url": "//tousu.sina.com.cn/complaint/view/17390000001/?sld=5d128d25a730ea4521701461",
+                    "share_url": "https://example.com/share?tel=13522224444",
+                },
                 "author": {"title": "热心喵", "uid": "5218", "mobile": "13522223333"},
                 "mobile": "13522223333",
             },
             issue="虚假发货,客服电话13511112222打不通",
+            url="https://tousu.sina.com.cn/complaint/view/17390000001/?sld=5d128d25a730ea4521701461",
         ),
         # A number split by markup: the original cannot be masked with certainty.
         make_record(sn="17390000002", title="<b>电话138</b>00138000", body="商家不发货,2399元"),
@@ -231,6 +240,10 @@ def test_no_planted_personal_data_reaches_the_warehouse(paths: Paths, tmp_path: 
     payload = json.loads(first["raw"])
     assert "author" not in payload and "mobile" not in payload
     assert payload["main"]["summary"] == "订单号[ORDER],电话[PHONE],一直不发货..."
+    # The row's own url is stored as is, so its copy in the payload is too; any other
+    # address is masked like any other string.
+    assert payload["main"]["url"] == first["url"].removeprefix("https:")
+    assert payload["main"]["share_url"] == "https://example.com/share?tel=[PHONE]"
     second = rows["17390000002"]
     assert second["title"] == "电话[PHONE]" and second["title_original"] is None
     assert second["body_original"] == "商家不发货,2399元"
