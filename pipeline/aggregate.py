@@ -129,7 +129,9 @@ def load_complaint_facts(con: duckdb.DuckDBPyConnection, paths: Paths) -> None:
     fit in memory.
 
     The label stage writes predictions in the complaints table's row order, so the two are
-    zipped (``POSITIONAL JOIN``) when a check confirms it; otherwise joined on (site, sn)."""
+    zipped (``POSITIONAL JOIN``), and the same pass checks that every row's (site, sn) agree
+    (where one table is shorter the other's rows meet NULLs, which do not agree). Only when
+    some row does not is the table built again, joined on (site, sn)."""
     complaints = sql_path(require(paths.complaints, "ingest"))
     predictions = sql_path(require(paths.predictions, "label"))
     flags = ", ".join(
@@ -143,30 +145,35 @@ def load_complaint_facts(con: duckdb.DuckDBPyConnection, paths: Paths) -> None:
                c.counts_in_rankings AS in_rankings, c.is_dup_primary AS dup_primary
         FROM read_parquet({complaints}) c
     """
-    slim_p = f"SELECT {flags} FROM read_parquet({predictions}) p"
-    keyed_p = f"SELECT p.site, p.sn, {flags} FROM read_parquet({predictions}) p"
-    aligned = con.execute(
-        f"""SELECT (SELECT count(*) FROM read_parquet({complaints}))
-                   = (SELECT count(*) FROM read_parquet({predictions}))
-               AND NOT EXISTS (
-                   SELECT 1 FROM (SELECT site, sn FROM read_parquet({complaints})) c
-                   POSITIONAL JOIN (SELECT site, sn FROM read_parquet({predictions})) p
-                   WHERE c.site IS DISTINCT FROM p.site OR c.sn IS DISTINCT FROM p.sn)"""
-    ).fetchone()[0]
-    if aligned:
-        source = f"(SELECT * FROM ({slim_c}) c POSITIONAL JOIN ({slim_p}) p)"
-    else:
-        source = f"(SELECT * FROM ({slim_c}) c LEFT JOIN ({keyed_p}) p USING (site, sn))"
     flag_columns = ", ".join(f"coalesce({flag}, FALSE) AS {flag}" for flag in LABEL_FLAGS.values())
+    columns = f"""week_start, month_start, merchant, platform, amount, replied, completed,
+                  in_rankings, dup_primary, {flag_columns}"""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE facts AS
-        SELECT week_start, month_start, merchant, platform, amount, replied, completed,
-               in_rankings, dup_primary, {flag_columns}
-        FROM {source}
-        WHERE in_rankings OR dup_primary
+        SELECT {columns},
+               c.site IS NOT DISTINCT FROM p.p_site AND c.sn IS NOT DISTINCT FROM p.p_sn
+                   AS aligned
+        FROM ({slim_c}) c
+        POSITIONAL JOIN (
+            SELECT p.site AS p_site, p.sn AS p_sn, {flags} FROM read_parquet({predictions}) p
+        ) p
+        -- Rows out of line are kept whatever they are, so that the check below sees them all.
+        WHERE in_rankings OR dup_primary OR NOT aligned
         """
     )
+    if con.execute("SELECT bool_or(NOT aligned) FROM facts").fetchone()[0]:
+        logger.info("predictions are not in the complaints table's order: joining on (site, sn)")
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE facts AS
+            SELECT {columns}
+            FROM ({slim_c}) c
+            LEFT JOIN (SELECT p.site, p.sn, {flags} FROM read_parquet({predictions}) p) p
+                USING (site, sn)
+            WHERE in_rankings OR dup_primary
+            """
+        )
 
 
 def _period(grain: Grain) -> tuple[str, str, str]:

@@ -165,15 +165,19 @@ def test_merchant_and_platform_tables_rates_medians_and_changes(paths: Paths) ->
     assert (paths.aggregates / "merchant_monthly.csv").exists()
 
 
-@pytest.mark.parametrize("shuffled", [False, True])
-def test_predictions_out_of_order_are_joined_by_key(paths: Paths, shuffled: bool) -> None:
+@pytest.mark.parametrize("rewrite", ["none", "shuffled", "one_missing"])
+def test_predictions_out_of_order_are_joined_by_key(paths: Paths, rewrite: str) -> None:
     _build(paths)
-    if shuffled:
-        # A predictions table in another order than the complaints (labeled elsewhere, or
-        # rewritten): the aggregate must join on (site, sn), not zip rows.
+    # A predictions table in another order than the complaints, or one row short (labeled
+    # elsewhere, or rewritten): the aggregate must join on (site, sn), not zip rows.
+    query = {
+        "shuffled": "ORDER BY sn DESC",
+        "one_missing": "WHERE sn <> '17390000001'",  # the first row: every later one shifts
+    }.get(rewrite)
+    if query:
         con = duckdb.connect()
         con.execute(
-            f"COPY (SELECT * FROM read_parquet('{paths.predictions}') ORDER BY sn DESC) "
+            f"COPY (SELECT * FROM read_parquet('{paths.predictions}') {query}) "
             f"TO '{paths.predictions}.tmp' (FORMAT parquet)"
         )
         paths.predictions.with_name(paths.predictions.name + ".tmp").replace(paths.predictions)
@@ -182,11 +186,16 @@ def test_predictions_out_of_order_are_joined_by_key(paths: Paths, shuffled: bool
         f"SELECT merchant, label, sum(complaints) FROM read_parquet('{paths.weekly_counts}') "
         "WHERE label <> 'all' GROUP BY ALL ORDER BY ALL"
     ).fetchall()
+    scams = 1 if rewrite == "one_missing" else 2  # sn 1 has no prediction: no label
     assert rows == [
-        ("拼多多", "exit_scam", 2),
+        ("拼多多", "exit_scam", scams),
         ("拼多多", "fake_shipment", 1),
         ("某某数码", "refund_refusal", 1),
     ]
+    totals = _one(
+        f"SELECT sum(complaints) FROM read_parquet('{paths.weekly_counts}') WHERE label = 'all'"
+    )
+    assert totals == (4,)  # every complaint counts, labeled or not
 
 
 def test_counts_are_integers_in_every_table(paths: Paths) -> None:
