@@ -116,21 +116,43 @@ class Baseline:
         return rate
 
 
-def baseline(counts: IntArray, settings: AlertSettings) -> Baseline:
+def cumulative(counts: IntArray) -> IntArray:
+    """(units, weeks + 1) cumulative sums starting at 0: any stretch of weeks is a difference.
+    Integers: a cast to float inside ``cumsum`` is several times slower."""
+    csum = np.zeros((counts.shape[0], counts.shape[1] + 1), dtype=np.int64)
+    np.cumsum(counts, axis=1, out=csum[:, 1:])
+    return csum
+
+
+def baseline(counts: IntArray, settings: AlertSettings, csum: IntArray | None = None) -> Baseline:
     """Week t's baseline covers weeks [t - guard - baseline_weeks, t - guard - 1], clipped at
-    the first week of data; its count is at least ``rate_floor`` x its length."""
+    the first week of data; its count is at least ``rate_floor`` x its length. ``csum``:
+    :func:`cumulative` of ``counts`` when the caller has it."""
     units, weeks = counts.shape
     s = settings
-    csum = np.zeros((units, weeks + 1), dtype=np.float64)
-    np.cumsum(counts, axis=1, out=csum[:, 1:])
+    if csum is None:
+        csum = cumulative(counts)
     t = np.arange(weeks)
     end = np.clip(t - s.guard_weeks, 0, weeks)  # exclusive
     start = np.maximum(end - s.baseline_weeks, 0)
     length = end - start
     total = csum[:, end] - csum[:, start]
     floored = np.maximum(total, s.rate_floor * length[None, :])
-    tested = np.broadcast_to(length >= s.min_baseline_weeks, (units, weeks)).copy()
-    return Baseline(floored, np.broadcast_to(length, (units, weeks)).copy(), tested)
+    # The same for every unit: read-only views, not (units, weeks) copies.
+    tested = np.broadcast_to(length >= s.min_baseline_weeks, (units, weeks))
+    return Baseline(floored, np.broadcast_to(length, (units, weeks)), tested)
+
+
+def window_sums(csum: IntArray, window: int) -> IntArray:
+    """Per (unit, week t), the sum of weeks [t - window + 1, t] (clipped at the first week),
+    from cumulative sums ``csum`` of shape (units, weeks + 1) starting at 0. Slices, not
+    gathers: this runs over every (series, week) of the data."""
+    units, weeks = csum.shape[0], csum.shape[1] - 1
+    out = np.empty((units, weeks), dtype=csum.dtype)
+    k = min(window - 1, weeks)
+    out[:, :k] = csum[:, 1 : k + 1]
+    np.subtract(csum[:, k + 1 :], csum[:, : weeks - k], out=out[:, k:])
+    return out
 
 
 def window_pvalue(
@@ -156,22 +178,22 @@ def poisson_scan_pvalues(
     """(p-values, baseline rates, counts in the longest window), each (units, weeks).
 
     p is NaN where the week cannot be tested; 1 where every window is empty."""
-    base = baseline(counts, settings)
+    csum = cumulative(counts)
+    base = baseline(counts, settings, csum)
     units, weeks = counts.shape
+    tested = np.asarray(base.tested[0] if units else np.zeros(weeks, dtype=bool))
+    length = np.asarray(base.weeks[0] if units else np.zeros(weeks, dtype=np.int64))
     best = np.ones((units, weeks), dtype=np.float64)
-    csum = np.zeros((units, weeks + 1), dtype=np.int64)
-    np.cumsum(counts, axis=1, out=csum[:, 1:])
-    t = np.arange(weeks)
+    flat_best, flat_base = best.reshape(-1), base.count.reshape(-1)
+    # Only windows holding a complaint in a tested week are computed (most hold none).
     for w in settings.windows:
-        observed = csum[:, t + 1] - csum[:, np.maximum(t + 1 - w, 0)]
-        hit = base.tested & (observed > 0)
-        p = np.ones((units, weeks), dtype=np.float64)
-        p[hit] = window_pvalue(observed[hit], base.count[hit], w, base.weeks[hit])
-        best = np.minimum(best, p)
-    longest = max(settings.windows)
-    window_counts = csum[:, t + 1] - csum[:, np.maximum(t + 1 - longest, 0)]
-    pvalues = np.minimum(best * len(settings.windows), 1.0)
-    pvalues[~base.tested] = np.nan
+        observed = window_sums(csum, w)
+        hit = np.flatnonzero((observed > 0) & tested[None, :])
+        p = window_pvalue(observed.reshape(-1)[hit], flat_base[hit], w, length[hit % weeks])
+        flat_best[hit] = np.minimum(flat_best[hit], p)
+    window_counts = window_sums(csum, max(settings.windows))
+    pvalues = np.minimum(best * len(settings.windows), 1.0, out=best)
+    pvalues[:, ~tested] = np.nan
     return pvalues, base.rate, window_counts
 
 
@@ -657,22 +679,49 @@ def _add_examples(
     watched = "[" + ", ".join(f"'{name}'" for name in labels) + "]"
     complaints = sql_path(require(paths.complaints, "ingest"))
     predictions = sql_path(require(paths.predictions, "label"))
-    # The alerted merchants' records first (a few hundred), then their labels: joining the
-    # whole table would read every record's text for nothing.
+    # The alerted merchants' records first (a few thousand), then their labels: joining the
+    # whole table would read every record's labels for nothing. The label stage writes
+    # predictions in the complaints' row order, so a record's labels are at its own row
+    # number, which the Parquet reader reaches without reading the rest; the join on
+    # (site, sn) is the fallback where the two do not line up.
+    con.execute(
+        f"""
+        CREATE TEMP TABLE candidates AS
+        SELECT c.file_row_number AS r, c.site, c.sn, c.merchant, c.title, c.url, c.created_at,
+               CAST(date_trunc('week', {local_time_sql()}) AS DATE) AS week_start
+        FROM read_parquet({complaints}, file_row_number = true) c
+        WHERE c.counts_in_rankings AND c.merchant IN (SELECT DISTINCT merchant FROM wanted)
+        """
+    )
+    con.execute(
+        f"""
+        CREATE TEMP TABLE candidate_labels AS
+        SELECT c.site, c.sn, p.labels
+        FROM candidates c
+        JOIN (SELECT file_row_number AS r, site, sn, labels
+              FROM read_parquet({predictions}, file_row_number = true)
+              WHERE file_row_number IN (SELECT r FROM candidates)) p
+          ON p.r = c.r AND p.site = c.site AND p.sn = c.sn
+        """
+    )
+    lined_up = con.execute(
+        "SELECT (SELECT count(*) FROM candidates) = (SELECT count(*) FROM candidate_labels)"
+    ).fetchone()[0]
+    if not lined_up:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE candidate_labels AS
+            SELECT p.site, p.sn, p.labels FROM read_parquet({predictions}) p
+            SEMI JOIN candidates c ON p.site = c.site AND p.sn = c.sn
+            """
+        )
     rows = con.execute(
         f"""
-        WITH c AS (
-            SELECT c.site, c.sn, c.merchant, c.title, c.url, c.created_at,
-                   CAST(date_trunc('week', {local_time_sql()}) AS DATE) AS week_start
-            FROM read_parquet({complaints}) c
-            WHERE c.counts_in_rankings
-              AND c.merchant IN (SELECT DISTINCT merchant FROM wanted)
-        )
         SELECT merchant, sn, week_start,
                strftime({local_time_sql("created_at")}, '%Y-%m-%d'),
                title, list_intersect(p.labels, {watched}), url
-        FROM c JOIN wanted USING (merchant, week_start)
-        JOIN read_parquet({predictions}) p USING (site, sn)
+        FROM candidates JOIN wanted USING (merchant, week_start)
+        JOIN candidate_labels p USING (site, sn)
         WHERE list_has_any(p.labels, {watched})
         QUALIFY row_number() OVER (
             PARTITION BY merchant
@@ -681,6 +730,7 @@ def _add_examples(
         ORDER BY merchant, created_at
         """
     ).fetchall()
+    con.execute("DROP TABLE candidates; DROP TABLE candidate_labels; DROP TABLE wanted")
     by_merchant: dict[str, list[Example]] = {}
     for merchant, sn, _, created, title, hit, url in rows:
         by_merchant.setdefault(merchant, []).append(

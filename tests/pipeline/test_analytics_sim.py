@@ -69,6 +69,27 @@ def test_planted_exit_scams_and_rising_platform_are_flagged(
     assert ("快手", "fake_shipment") in check.platform_alerts
 
 
+def test_watchlist_examples_do_not_depend_on_the_predictions_row_order(
+    planted: tuple[Paths, Marketplace, Path], tmp_path: Path
+) -> None:
+    # Examples read each record's labels at its row number when predictions line up with
+    # the complaints, and join on (site, sn) when they do not: the same posts either way.
+    paths, _, _ = planted
+    shuffled = Paths(tmp_path / "data", paths.artifacts_dir, paths.gold_dir)
+    shutil.copytree(paths.processed, shuffled.processed)
+    table = pq.read_table(paths.predictions)
+    order = np.random.default_rng(0).permutation(table.num_rows)
+    pq.write_table(table.take(order), shuffled.predictions)
+
+    def examples(where: Paths) -> dict[str, list[tuple[str, list[str]]]]:
+        result = detect_alerts(where)
+        return {m.merchant: [(e.sn, e.labels) for e in m.examples] for m in result.merchants}
+
+    lined_up = examples(paths)
+    assert lined_up and all(lined_up.values())
+    assert examples(shuffled) == lined_up
+
+
 def test_no_planted_episodes_no_alerts(tmp_path: Path) -> None:
     market = Marketplace(SimConfig(seed=7, exit_scams=0, platform_rise=False))
     paths = build_sim_warehouse(Paths(tmp_path / "data", tmp_path / "artifacts"), market)
