@@ -190,16 +190,18 @@ def funnel_limits(
 ) -> tuple[FloatArray, FloatArray]:
     """Lower and upper control limits for a share at volume n around pooled rate ``p0``:
     exact binomial quantiles, interpolated (Spiegelhalter 2005) so the funnel is smooth."""
-    ns = np.maximum(np.asarray(n, dtype=np.float64), 1.0)
+    # Limits depend on the volume only, and tens of thousands of merchants share a few
+    # hundred volumes: the binomial quantiles are computed once per distinct volume.
+    volumes, back = np.unique(np.maximum(np.asarray(n, dtype=np.float64), 1.0), return_inverse=True)
     tail = (1.0 - level) / 2.0
 
     def limit(q: float) -> FloatArray:
-        r = stats.binom.ppf(q, ns, p0)
-        at_r = stats.binom.cdf(r, ns, p0)
-        below = stats.binom.cdf(r - 1, ns, p0)
+        r = stats.binom.ppf(q, volumes, p0)
+        at_r = stats.binom.cdf(r, volumes, p0)
+        below = stats.binom.cdf(r - 1, volumes, p0)
         with np.errstate(invalid="ignore", divide="ignore"):
             alpha = np.where(at_r > below, (at_r - q) / (at_r - below), 0.0)
-        limits: FloatArray = np.clip((r - alpha) / ns, 0.0, 1.0)
+        limits: FloatArray = np.clip((r - alpha) / volumes, 0.0, 1.0)[back.reshape(-1)]
         return limits
 
     return limit(tail), limit(1.0 - tail)
