@@ -29,7 +29,7 @@ import csv
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -44,6 +44,8 @@ _PURCHASE = re.compile(r"买|购|下单|拍下|下了单|订|店|付款|支付")
 # least this share of them, and in at least this many.
 MERCHANT_PLATFORM_SHARE = 0.6
 MERCHANT_PLATFORM_MIN_POSTS = 2
+# Merchant names resolved per process before the memo starts again (bounded memory).
+MERCHANT_MEMO_SIZE = 200_000
 
 
 def _norm(name: str) -> str:
@@ -64,6 +66,10 @@ class Resolver:
     cues: tuple[tuple[re.Pattern[str], str], ...]
     version: str  # changes when any table changes
     suffixes: tuple[str, ...] = ()  # normalized account suffixes, longest first
+    # cotitle -> (merchant, platform, source): a merchant files thousands of complaints.
+    _memo: dict[str, tuple[str, str | None, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def merchant(self, cotitle: str) -> tuple[str, str | None]:
         """Canonical merchant name and, for known accounts, its platform."""
@@ -71,6 +77,14 @@ class Resolver:
         return merchant, platform
 
     def _merchant(self, cotitle: str) -> tuple[str, str | None, str]:
+        hit = self._memo.get(cotitle)
+        if hit is None:
+            if len(self._memo) >= MERCHANT_MEMO_SIZE:
+                self._memo.clear()
+            hit = self._memo[cotitle] = self._resolve_merchant(cotitle)
+        return hit
+
+    def _resolve_merchant(self, cotitle: str) -> tuple[str, str | None, str]:
         key = _norm(cotitle)
         hit = self.aliases.get(key)
         if hit is not None:
