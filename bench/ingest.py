@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -218,6 +219,54 @@ def measure(input_dir: Path, data_dir: Path, workers: int | None) -> dict[str, A
     return figures
 
 
+# --- instructions per post (machine-independent) ------------------------------------------
+
+INSTRUCTION_POSTS = 3_000
+
+
+def ingest_lines(path: Path, lines: int, work: Path) -> None:
+    """Warm up as ingest does, then ingest the first ``lines`` lines of ``path`` in this
+    process (what :func:`count_instructions` runs under valgrind)."""
+    from pipeline.ingest import Unit, ingest_unit, warm_up
+
+    warm_up()
+    if lines == 0:
+        return
+    end = 0
+    with path.open("rb") as handle:
+        for _ in range(lines):
+            end += len(handle.readline())
+    work.mkdir(parents=True, exist_ok=True)
+    ingest_unit(Unit(path, 0, end, 1, 0), work / "part.parquet", work / "rejects.jsonl")
+
+
+def count_instructions(path: Path, posts: int, work: Path) -> float:
+    """User-space instructions per post of the per-file work (reading, validation, masking,
+    normalization, grouping signatures, writing the part), from two valgrind runs (``posts``
+    lines and none, the difference over ``posts``) at a fixed hash seed. Unlike seconds, the
+    figure does not move with the machine's load; valgrind takes a few minutes."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    totals = []
+    for lines in (0, posts):
+        done = subprocess.run(
+            [
+                "valgrind", "--tool=cachegrind", "--cache-sim=no",
+                "--cachegrind-out-file=/dev/null",
+                sys.executable, "-m", "bench.ingest",
+                "--count-child", str(path), "--data", str(work), "--count-lines", str(lines),
+            ],
+            cwd=Path(__file__).resolve().parents[1],
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        match = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+        if match is None:
+            raise RuntimeError(f"no instruction count in valgrind's output:\n{done.stderr}")
+        totals.append(int(match.group(1).replace(",", "")))
+    return (totals[1] - totals[0]) / posts
+
+
 def summarize_runs(scale: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One size's figures: its median run by throughput (with that run's other figures), the
     spread over the runs, the highest peak memory of any run, and every run."""
@@ -245,10 +294,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--run", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--count-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--count-lines", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="Also count instructions per post under valgrind (slow; machine-independent).",
+    )
     args = parser.parse_args(argv)
     if args.run is not None:  # the measured child
         figures = run_once(args.run, args.data, args.workers)
         args.result.write_text(json.dumps(figures), encoding="utf-8")
+        return
+    if args.count_child is not None:  # the child valgrind counts
+        ingest_lines(args.count_child, args.count_lines, args.data)
         return
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -293,6 +352,13 @@ def main(argv: list[str] | None = None) -> None:
         "meets_target": all(s["posts_per_s"] >= TARGET_POSTS_PER_S for s in sizes),
         "peak_rss_growth": round(sizes[-1]["peak_rss_mb"] / sizes[0]["peak_rss_mb"], 2),
     }
+    if args.instructions:
+        _say(f"bench-ingest: counting instructions over {INSTRUCTION_POSTS} posts (valgrind)")
+        first = sorted(inputs[SCALES[0]].glob("*.jsonl"))[0]
+        per_post = count_instructions(first, INSTRUCTION_POSTS, root / "ingest-count")
+        shutil.rmtree(root / "ingest-count", ignore_errors=True)
+        report["instructions_per_post"] = round(per_post)
+        _say(f"  {per_post:,.0f} instructions per post")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     _say(

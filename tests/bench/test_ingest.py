@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from bench.ingest import summarize_runs
+import pyarrow.parquet as pq
+
+from bench.ingest import ingest_lines, summarize_runs
+from tests.conftest import make_record, write_jsonl
 
 
 def _run(posts_per_s: float, rss: float, seconds: float) -> dict[str, Any]:
@@ -27,3 +31,10 @@ def test_the_median_run_is_the_figure_with_its_spread_and_the_worst_memory() -> 
 def test_an_even_count_takes_the_lower_middle_run() -> None:
     size = summarize_runs(4, [_run(3000.0, 1, 1), _run(2000.0, 1, 2)])
     assert size["posts_per_s"] == 2000.0
+
+
+def test_the_counted_child_ingests_exactly_the_first_lines(tmp_path: Path) -> None:
+    raw = write_jsonl(tmp_path / "raw.jsonl", [make_record(sn=f"1739000000{i}") for i in range(5)])
+    ingest_lines(raw, 3, tmp_path / "work")
+    part = pq.read_table(tmp_path / "work" / "part.parquet")
+    assert part.column("sn").to_pylist() == ["17390000000", "17390000001", "17390000002"]
