@@ -124,23 +124,33 @@ def cumulative(counts: IntArray) -> IntArray:
     return csum
 
 
-def baseline(counts: IntArray, settings: AlertSettings, csum: IntArray | None = None) -> Baseline:
-    """Week t's baseline covers weeks [t - guard - baseline_weeks, t - guard - 1], clipped at
-    the first week of data; its count is at least ``rate_floor`` x its length. ``csum``:
-    :func:`cumulative` of ``counts`` when the caller has it."""
-    units, weeks = counts.shape
+def baseline_span(weeks: int, settings: AlertSettings) -> tuple[IntArray, IntArray, BoolArray]:
+    """Per week t, the same for every unit: the baseline's first week, the week after its
+    last, and whether it is long enough to test. Week t's baseline covers weeks
+    [t - guard - baseline_weeks, t - guard - 1], clipped at the first week of data."""
     s = settings
+    end = np.clip(np.arange(weeks) - s.guard_weeks, 0, weeks)  # exclusive
+    start = np.maximum(end - s.baseline_weeks, 0)
+    return start, end, (end - start) >= s.min_baseline_weeks
+
+
+def baseline(counts: IntArray, settings: AlertSettings, csum: IntArray | None = None) -> Baseline:
+    """Each (unit, week)'s baseline (:func:`baseline_span`); its count is at least
+    ``rate_floor`` x its length. ``csum``: :func:`cumulative` of ``counts`` when the caller
+    has it."""
+    units, weeks = counts.shape
     if csum is None:
         csum = cumulative(counts)
-    t = np.arange(weeks)
-    end = np.clip(t - s.guard_weeks, 0, weeks)  # exclusive
-    start = np.maximum(end - s.baseline_weeks, 0)
+    start, end, tested = baseline_span(weeks, settings)
     length = end - start
     total = csum[:, end] - csum[:, start]
-    floored = np.maximum(total, s.rate_floor * length[None, :])
+    floored = np.maximum(total, settings.rate_floor * length[None, :])
     # The same for every unit: read-only views, not (units, weeks) copies.
-    tested = np.broadcast_to(length >= s.min_baseline_weeks, (units, weeks))
-    return Baseline(floored, np.broadcast_to(length, (units, weeks)), tested)
+    return Baseline(
+        floored,
+        np.broadcast_to(length, (units, weeks)),
+        np.broadcast_to(tested, (units, weeks)),
+    )
 
 
 def window_sums(csum: IntArray, window: int) -> IntArray:
@@ -181,8 +191,8 @@ def poisson_scan_pvalues(
     csum = cumulative(counts)
     base = baseline(counts, settings, csum)
     units, weeks = counts.shape
-    tested = np.asarray(base.tested[0] if units else np.zeros(weeks, dtype=bool))
-    length = np.asarray(base.weeks[0] if units else np.zeros(weeks, dtype=np.int64))
+    start, end, tested = baseline_span(weeks, settings)
+    length = end - start
     best = np.ones((units, weeks), dtype=np.float64)
     flat_best, flat_base = best.reshape(-1), base.count.reshape(-1)
     # Only windows holding a complaint in a tested week are computed (most hold none).
@@ -257,7 +267,7 @@ def merchant_scan(counts: IntArray, members: BoolArray, settings: AlertSettings)
     week's family but not computed (most merchants never have an exit-scam complaint)."""
     rows, weeks = counts.shape
     family = np.tile(members, (rows // max(members.shape[0], 1), 1))
-    tested_week = baseline(np.zeros((1, weeks), dtype=np.int64), settings).tested[0]
+    _, _, tested_week = baseline_span(weeks, settings)
     active = np.flatnonzero(counts.any(axis=1))
     p_active, rate_active, window_active = poisson_scan_pvalues(counts[active], settings)
     sizes = (family & tested_week[None, :]).sum(axis=0)
