@@ -36,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench.figures import median_run, write_figures
 from pipeline.predictions import PREDICTIONS_SCHEMA
 from pipeline.settings import Paths
 from pipeline.taxonomy import LABELS
@@ -298,15 +299,12 @@ def _measure_once(work: Path) -> dict[str, Any]:
     return measured
 
 
-def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run with the median total time (the lower middle of an even count), with the
-    highest peak memory of any run and every run's timings."""
-    ordered = sorted(runs, key=lambda r: r["total_s"])
+def summarize_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median total time, with the highest peak memory of any run and every
+    run's timings."""
     return {
-        **ordered[(len(ordered) - 1) // 2],
+        **median_run(runs, "total_s"),
         "peak_rss_bytes": max(r["peak_rss_bytes"] for r in runs),
-        "total_s_min": ordered[0]["total_s"],
-        "total_s_max": ordered[-1]["total_s"],
         "runs": [{k: r[k] for k in RUN_FIGURES} for r in runs],
     }
 
@@ -322,7 +320,7 @@ def run(
         runs.append(_measure_once(work))
         sys.stdout.write(f"  run {i + 1}/{repeat}: {runs[-1]['total_s']} s\n")
         sys.stdout.flush()
-    measured = median_run(runs)
+    measured = summarize_runs(runs)
     found = {w["merchant"]: w["first_alert_week"] for w in measured["watchlist"]}
     delays = [
         (datetime.fromisoformat(found[w["merchant"]]) - datetime.fromisoformat(w["start"])).days
@@ -378,10 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(json.dumps(measure(args.measure), ensure_ascii=False) + "\n")
         return 0
     result = run(args.rows, args.merchants, args.weeks, args.seed, args.work, args.repeat)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(args.out)
+    write_figures(args.out, result)
     sys.stdout.write(
         f"aggregate + rank + alerts over {result['rows']:,} rows: {result['total_s']} s, "
         f"the median of {result['repeat']} runs "

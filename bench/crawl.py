@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.figures import write_figures
 from pipeline.settings import Paths
 
 TARGET_PER_CPU_SECOND = 150.0
@@ -142,10 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     result = run(args.complaints, args.merchants, args.seed)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(args.out)
+    write_figures(args.out, result)
     sys.stdout.write(
         f"crawl: {result['complaints']} complaints, {result['complaints_per_cpu_second']}/CPU-s, "
         f"{result['complaints_per_wall_second']}/wall-s (target {TARGET_PER_CPU_SECOND}/CPU-s: "

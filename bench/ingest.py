@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.figures import median_run, write_figures
 from pipeline.settings import Paths
 
 FILE_POSTS = 5_000
@@ -270,13 +271,9 @@ def count_instructions(path: Path, posts: int, work: Path) -> float:
 def summarize_runs(scale: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One size's figures: its median run by throughput (with that run's other figures), the
     spread over the runs, the highest peak memory of any run, and every run."""
-    ordered = sorted(runs, key=lambda r: r["posts_per_s"])
-    median = ordered[(len(ordered) - 1) // 2]  # the lower middle of an even count
     return {
-        **median,
+        **median_run(runs, "posts_per_s"),
         "scale": scale,
-        "posts_per_s_min": ordered[0]["posts_per_s"],
-        "posts_per_s_max": ordered[-1]["posts_per_s"],
         "posts_per_cpu_s_median": statistics.median(r["posts_per_cpu_s"] for r in runs),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
         "runs": runs,
@@ -359,8 +356,7 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(root / "ingest-count", ignore_errors=True)
         report["instructions_per_post"] = round(per_post)
         _say(f"  {per_post:,.0f} instructions per post")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_figures(out, report)
     _say(
         f"bench-ingest: {report['posts_per_s']} posts/s, the median of {args.repeat} runs "
         f"(target {TARGET_POSTS_PER_S}), "

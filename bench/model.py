@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import platform
 import time
@@ -31,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.figures import write_figures
 from models.data import post_text, read_jsonl
 from models.layout import INT8_FILE, ONNX_DIR
 from pipeline.evaluate import evaluate
@@ -159,8 +159,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     result = run(args.gold, paths, args.threads)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_figures(args.out, result)
     for name, f in result["paths"].items():
         speed = f"{f['posts_per_s']:8.1f} posts/s" if "posts_per_s" in f else " " * 16
         print(f"{name:<32} {speed}   macro-F1 {f['macro_f1']:.3f}")  # noqa: T201 - a command's output
