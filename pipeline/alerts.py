@@ -229,23 +229,39 @@ def weekly_qvalues(
 ) -> FloatArray:
     """BH per week (column) over the tests that exist that week: not NaN and, when given,
     ``members`` (a unit not yet known is no test). NaN elsewhere. ``sizes`` gives each week's
-    family size when more tests (all with p = 1) belong to it than the rows given."""
-    q = np.full(pvalues.shape, np.nan)
-    for t in range(pvalues.shape[1]):
-        column = pvalues[:, t]
-        family = ~np.isnan(column)
-        if members is not None:
-            family &= members[:, t]
-        if family.any():
-            m = int(sizes[t]) if sizes is not None else None
-            q[family, t] = bh_qvalues(column[family], m=m)
+    family size when more tests (all with p = 1) belong to it than the rows given.
+
+    A test with p = 1 has q = 1 whatever the others' p (its scaled p-value, m / rank, is at
+    least 1), so BH runs over the tests with p < 1 only, with the whole family's size: most
+    tests of a weekly scan have an empty window."""
+    weeks = pvalues.shape[1]
+    family = ~np.isnan(pvalues)
+    if members is not None:
+        family &= members
+    in_family = family.sum(axis=0)
+    if sizes is not None and (np.asarray(sizes) < in_family).any():
+        raise ValueError("a week's family size is smaller than its tests given")
+    q = np.where(family, 1.0, np.nan)
+    # Week by week over the tests with p < 1, gathered in week order.
+    week, row = np.nonzero((family & (pvalues < 1.0)).T)
+    bounds = np.searchsorted(week, np.arange(weeks + 1))
+    for t in np.flatnonzero(np.diff(bounds)).tolist():
+        r = row[bounds[t] : bounds[t + 1]]
+        m = int(sizes[t]) if sizes is not None else int(in_family[t])
+        q[r, t] = bh_qvalues(pvalues[r, t], m=m)
     return q
 
 
 @dataclass(frozen=True)
 class ScanResult:
-    """The merchant scan over stacked (label, merchant) rows x weeks."""
+    """The merchant scan over stacked (label, merchant) rows x weeks, kept for the rows with
+    at least one complaint (``active``): most series never have one, and each of those is a
+    test in every tested week of its family with p = 1, q = 1, no alert, no window count and
+    the floor's baseline rate (``quiet_rate``). Arrays are (active rows, weeks)."""
 
+    members: BoolArray  # (merchants, weeks): which merchants are known by each week
+    tested: BoolArray  # (weeks,): weeks with enough baseline to test
+    active: IntArray  # ascending row numbers of the series with a complaint
     counts: IntArray
     p: FloatArray  # NaN: not tested
     q: FloatArray  # NaN: not in that week's family
@@ -253,10 +269,35 @@ class ScanResult:
     rate: FloatArray  # the floored baseline
     window_counts: IntArray  # count in the longest window
     family: BoolArray  # which (row, week) are tests
+    quiet_rate: FloatArray  # (weeks,): the baseline rate of a series without complaints
+    rows: int
 
     @property
     def tests(self) -> int:
-        return int((self.family & ~np.isnan(self.p)).sum())
+        repeats = int(self.rows) // max(int(self.members.shape[0]), 1)
+        return repeats * int((self.members & self.tested[None, :]).sum())
+
+    def _full(self, values: npt.NDArray[Any], quiet: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        out = np.array(np.broadcast_to(quiet, (self.rows, quiet.shape[-1])))
+        out[self.active] = values
+        return out
+
+    @property
+    def full_p(self) -> FloatArray:
+        """p over every row (rows, weeks)."""
+        return self._full(self.p, np.where(self.tested, 1.0, np.nan))
+
+    @property
+    def full_q(self) -> FloatArray:
+        """q over every row (rows, weeks)."""
+        repeats = self.rows // max(self.members.shape[0], 1)
+        family = np.tile(self.members & self.tested[None, :], (repeats, 1))
+        return self._full(self.q, np.where(family, 1.0, np.nan))
+
+    @property
+    def full_alert(self) -> BoolArray:
+        """Alerts over every row (rows, weeks)."""
+        return self._full(self.alert, np.zeros(self.tested.shape, dtype=bool))
 
 
 def merchant_scan(counts: IntArray, members: BoolArray, settings: AlertSettings) -> ScanResult:
@@ -266,22 +307,20 @@ def merchant_scan(counts: IntArray, members: BoolArray, settings: AlertSettings)
     A series without a single complaint has p = 1 in every tested week: it is counted in each
     week's family but not computed (most merchants never have an exit-scam complaint)."""
     rows, weeks = counts.shape
-    family = np.tile(members, (rows // max(members.shape[0], 1), 1))
-    _, _, tested_week = baseline_span(weeks, settings)
+    units = max(members.shape[0], 1)
+    _, _, tested = baseline_span(weeks, settings)
     active = np.flatnonzero(counts.any(axis=1))
-    p_active, rate_active, window_active = poisson_scan_pvalues(counts[active], settings)
-    sizes = (family & tested_week[None, :]).sum(axis=0)
-    q_active = weekly_qvalues(p_active, family[active], sizes=sizes)
-    p = np.where(tested_week[None, :], 1.0, np.nan) * np.ones((rows, 1))
-    p[active] = p_active
-    q = np.where(family & tested_week[None, :], 1.0, np.nan)
-    q[active] = q_active
-    rate = baseline(np.zeros((1, weeks), dtype=np.int64), settings).rate * np.ones((rows, 1))
-    rate[active] = rate_active
-    window_counts = np.zeros((rows, weeks), dtype=np.int64)
-    window_counts[active] = window_active
+    family = members[active % units]
+    active_counts = counts[active]
+    p, rate, window_counts = poisson_scan_pvalues(active_counts, settings)
+    sizes = (rows // units) * (members & tested[None, :]).sum(axis=0)
+    q = weekly_qvalues(p, family, sizes=sizes)
+    quiet_rate = baseline(np.zeros((1, weeks), dtype=np.int64), settings).rate[0]
     alert: BoolArray = np.asarray(q <= settings.fdr)
-    return ScanResult(counts, p, q, alert, rate, window_counts, family)
+    return ScanResult(
+        members, tested, active, active_counts, p, q, alert, rate, window_counts, family,
+        quiet_rate, rows,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -298,6 +337,20 @@ def cochran_armitage(
     """Cochran-Armitage test for a rising share over consecutive weeks (scores 0, 1, 2 ...),
     with a quasi-binomial dispersion correction unless ``overdispersion`` is False. Weeks
     with n = 0 carry no information."""
+    stat = _trend_statistic(k, n, overdispersion=overdispersion)
+    if stat is None:
+        return TrendTest(0.0, 1.0, 0.0, 1.0)
+    z, slope, dispersion, df = stat
+    return TrendTest(
+        z, float(_trend_p(np.array([z]), np.array([dispersion]), df)[0]), slope, dispersion
+    )
+
+
+def _trend_statistic(
+    k: npt.ArrayLike, n: npt.ArrayLike, *, overdispersion: bool = True
+) -> tuple[float, float, float, int] | None:
+    """(z, slope, dispersion, degrees of freedom) of :func:`cochran_armitage`; None where the
+    weeks carry no trend to test (fewer than three with data, a share of 0 or 1)."""
     ks = np.asarray(k, dtype=np.float64)
     ns = np.asarray(n, dtype=np.float64)
     x = np.arange(len(ns), dtype=np.float64)
@@ -305,12 +358,12 @@ def cochran_armitage(
     ks, ns, x = ks[keep], ns[keep], x[keep]
     total = ns.sum()
     if len(ns) < 3 or total == 0:
-        return TrendTest(0.0, 1.0, 0.0, 1.0)
+        return None
     p_bar = ks.sum() / total
     x_bar = (ns * x).sum() / total
     sxx = (ns * (x - x_bar) ** 2).sum()
     if p_bar <= 0 or p_bar >= 1 or sxx <= 0:
-        return TrendTest(0.0, 1.0, 0.0, 1.0)
+        return None
     t_stat = (ks * (x - x_bar)).sum()
     slope = t_stat / sxx
     fitted = np.clip(p_bar + slope * (x - x_bar), 1e-6, 1 - 1e-6)
@@ -318,10 +371,15 @@ def cochran_armitage(
     df = len(ns) - 2
     dispersion = max(1.0, chi2 / df) if overdispersion else 1.0
     z = t_stat / math.sqrt(p_bar * (1 - p_bar) * sxx * dispersion)
-    # When the estimated dispersion inflates the variance, z is referred to Student's t (the
-    # dispersion comes from the same weeks); with the binomial variance, to the normal.
-    p = stats.t.sf(z, df) if dispersion > 1.0 else stats.norm.sf(z)
-    return TrendTest(float(z), float(p), float(slope), float(dispersion))
+    return float(z), float(slope), float(dispersion), df
+
+
+def _trend_p(z: FloatArray, dispersion: FloatArray, df: npt.ArrayLike) -> FloatArray:
+    """One-sided p of trend statistics: when the estimated dispersion inflates the variance,
+    z is referred to Student's t (the dispersion comes from the same weeks); with the
+    binomial variance, to the normal. Vectorized: one scipy call for every test."""
+    p: FloatArray = np.where(dispersion > 1.0, stats.t.sf(z, df), stats.norm.sf(z))
+    return p
 
 
 def trend_pvalues(
@@ -331,18 +389,24 @@ def trend_pvalues(
     ending at each week; NaN where fewer than ``min_trend_weeks`` weeks have data."""
     units, weeks = k.shape
     out = [np.full((units, weeks), np.nan) for _ in range(4)]
+    p, slope, z, dispersion = out
+    tests: list[tuple[int, int, float, float, float, int]] = []
     for i in range(units):
         for t in range(weeks):
             lo = max(0, t + 1 - settings.trend_window)
             nk, nn = k[i, lo : t + 1], n[i, lo : t + 1]
             if int((nn > 0).sum()) < settings.min_trend_weeks:
                 continue
-            test = cochran_armitage(nk, nn)
-            for arr, value in zip(
-                out, (test.p_value, test.slope, test.z, test.dispersion), strict=True
-            ):
-                arr[i, t] = value
-    return out[0], out[1], out[2], out[3]
+            stat = _trend_statistic(nk, nn)
+            if stat is None:
+                p[i, t], slope[i, t], z[i, t], dispersion[i, t] = 1.0, 0.0, 0.0, 1.0
+            else:
+                tests.append((i, t, *stat))
+    if tests:
+        rows, cols, zs, slopes, disps, dfs = (np.array(c) for c in zip(*tests, strict=True))
+        z[rows, cols], slope[rows, cols], dispersion[rows, cols] = zs, slopes, disps
+        p[rows, cols] = _trend_p(zs, disps, dfs)
+    return p, slope, z, dispersion
 
 
 # --- reading, detecting, writing -----------------------------------------------------------
@@ -492,15 +556,8 @@ def detect_alerts(
         ["complaints"],
     )
     scan = merchant_scan(np.concatenate([series[name] for name in labels]), members, s)
-    stacked, rate, q, alert, family = scan.counts, scan.rate, scan.q, scan.alert, scan.family
-    p, window_counts = scan.p, scan.window_counts
-    merchant_tests = scan.tests
-    merchant_weeks = _merchant_weeks_table(
-        weeks, names, main_platforms, labels, stacked, window_counts, rate, p, q, alert, family
-    )
-    merchants = _merchant_alerts(
-        weeks, names, main_platforms, labels, series, volume, rate, q, alert, n_units
-    )
+    merchant_weeks = _merchant_weeks_table(weeks, names, main_platforms, labels, scan)
+    merchants = _merchant_alerts(weeks, names, main_platforms, labels, series, volume, scan)
 
     platform_alerts, platform_weeks, platform_tests = _platform_trends(con, weeks, labels, s)
     if with_examples and merchants:
@@ -510,7 +567,7 @@ def detect_alerts(
         weeks,
         merchants,
         platform_alerts,
-        merchant_tests,
+        scan.tests,
         platform_tests,
         merchant_weeks,
         platform_weeks,
@@ -518,19 +575,11 @@ def detect_alerts(
 
 
 def _merchant_weeks_table(
-    weeks: list[date],
-    names: Any,
-    platforms: Any,
-    labels: list[str],
-    counts: IntArray,
-    window_counts: IntArray,
-    rate: FloatArray,
-    p: FloatArray,
-    q: FloatArray,
-    alert: BoolArray,
-    family: BoolArray,
+    weeks: list[date], names: Any, platforms: Any, labels: list[str], scan: ScanResult
 ) -> pa.Table:
-    rows, cols = np.nonzero(family & ~np.isnan(p) & (p < 1.0))
+    """Every tested (merchant, label, week) whose windows hold a complaint (p < 1)."""
+    at, cols = np.nonzero(scan.family & ~np.isnan(scan.p) & (scan.p < 1.0))
+    rows = scan.active[at]
     n_units = len(names)
     unit = rows % n_units
     label_index = rows // n_units
@@ -549,12 +598,12 @@ def _merchant_weeks_table(
                 unit, [None if x is None else str(x) for x in platforms], pa.string()
             ),
             "label": coded(label_index, labels, pa.string()),
-            "complaints": pa.array(counts[rows, cols], pa.int64()),
-            "complaints_window": pa.array(window_counts[rows, cols], pa.int64()),
-            "baseline_rate": pa.array(rate[rows, cols], pa.float64()),
-            "p_value": pa.array(p[rows, cols], pa.float64()),
-            "q_value": pa.array(q[rows, cols], pa.float64()),
-            "alert": pa.array(alert[rows, cols], pa.bool_()),
+            "complaints": pa.array(scan.counts[at, cols], pa.int64()),
+            "complaints_window": pa.array(scan.window_counts[at, cols], pa.int64()),
+            "baseline_rate": pa.array(scan.rate[at, cols], pa.float64()),
+            "p_value": pa.array(scan.p[at, cols], pa.float64()),
+            "q_value": pa.array(scan.q[at, cols], pa.float64()),
+            "alert": pa.array(scan.alert[at, cols], pa.bool_()),
         }
     )
 
@@ -566,20 +615,26 @@ def _merchant_alerts(
     labels: list[str],
     series: dict[str, IntArray],
     volume: IntArray,
-    rate: FloatArray,
-    q: FloatArray,
-    alert: BoolArray,
-    n_units: int,
+    scan: ScanResult,
 ) -> list[MerchantAlert]:
-    by_label = alert.reshape(len(labels), n_units, -1)
-    q_by_label = q.reshape(len(labels), n_units, -1)
-    rate_by_label = rate.reshape(len(labels), n_units, -1)
-    any_alert: BoolArray = np.any(by_label, axis=0)
+    n_units = len(names)
+    alerted_rows = scan.active[scan.alert.any(axis=1)]
     out = []
-    for i in np.flatnonzero(np.any(any_alert, axis=1)).tolist():
-        alert_cols = np.flatnonzero(any_alert[i]).tolist()
+    for i in np.unique(alerted_rows % n_units).tolist():
+        # The merchant's row of each label among the active ones (-1: no complaint of it).
+        rows = [j * n_units + i for j in range(len(labels))]
+        at = np.searchsorted(scan.active, rows)
+        found = [
+            int(a) if a < len(scan.active) and scan.active[a] == r else -1
+            for a, r in zip(at.tolist(), rows, strict=True)
+        ]
+        by_label = np.array(
+            [scan.alert[a] if a >= 0 else np.zeros(len(weeks), dtype=bool) for a in found]
+        )
+        any_alert = by_label.any(axis=0)
+        alert_cols = np.flatnonzero(any_alert).tolist()
         first_col = alert_cols[0]
-        hits = {name: int(by_label[j, i].sum()) for j, name in enumerate(labels)}
+        hits = {name: int(by_label[j].sum()) for j, name in enumerate(labels)}
         alerted = sorted((n for n in labels if hits[n]), key=lambda n: (-hits[n], labels.index(n)))
         lo = max(0, first_col - EVIDENCE_WEEKS_BEFORE)
         hi = min(len(weeks), alert_cols[-1] + 2)
@@ -591,9 +646,12 @@ def _merchant_alerts(
                 platform=str(platforms[i] or UNKNOWN_PLATFORM),
                 alert_weeks=[weeks[c] for c in alert_cols],
                 labels=alerted,
-                min_q=float(np.nanmin(q_by_label[:, i, :])),
+                # An alerted merchant's smallest q is an alerted label's: a label without
+                # complaints has q = 1 or none.
+                min_q=float(np.nanmin(scan.q[[a for a in found if a >= 0]])),
                 baseline={
-                    name: float(rate_by_label[j, i, first_col]) for j, name in enumerate(labels)
+                    name: float(scan.rate[a, first_col] if a >= 0 else scan.quiet_rate[first_col])
+                    for name, a in zip(labels, found, strict=True)
                 },
                 weeks=weeks[lo:hi],
                 counts=counts,

@@ -36,6 +36,26 @@ def test_weekly_families_leave_out_unknown_units() -> None:
     assert np.allclose(q[1:, 1], stats.false_discovery_control([0.01, 0.02]))
 
 
+def test_weekly_qvalues_match_scipy_week_by_week_with_many_empty_windows() -> None:
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0, 0.05, (200, 6))
+    p[rng.random((200, 6)) < 0.7] = 1.0  # most windows of a weekly scan hold no complaint
+    p[rng.random((200, 6)) < 0.1] = np.nan
+    members = rng.random((200, 6)) < 0.9
+    q = weekly_qvalues(p, members)
+    for t in range(6):
+        family = members[:, t] & ~np.isnan(p[:, t])
+        assert np.allclose(q[family, t], stats.false_discovery_control(p[family, t]))
+        assert np.isnan(q[~family, t]).all()
+    m = np.full(6, 1000)
+    wider = weekly_qvalues(p, members, sizes=m)
+    family = members[:, 0] & ~np.isnan(p[:, 0])
+    padded = np.concatenate([p[family, 0], np.ones(1000 - family.sum())])
+    assert np.allclose(wider[family, 0], stats.false_discovery_control(padded)[: family.sum()])
+    with pytest.raises(ValueError, match="family size"):
+        weekly_qvalues(p, members, sizes=np.full(6, 3))
+
+
 def test_baseline_uses_past_weeks_behind_a_guard_with_a_floor() -> None:
     s = AlertSettings(baseline_weeks=4, guard_weeks=1, min_baseline_weeks=2, rate_floor=0.2)
     counts = np.array([[2, 0, 4, 2, 9, 9, 0]])
@@ -88,10 +108,10 @@ def test_planted_waves_are_found_within_a_week_and_nothing_else() -> None:
     waves = {3: 10, 77: 15, 150: 20, 222: 24, 399: 12}
     counts, members = _seeded_merchants(5, waves)
     scan = merchant_scan(counts, members, AlertSettings())
-    alerted = {int(i) for i in np.flatnonzero(scan.alert.any(axis=1))}
+    alerted = {int(i) for i in np.flatnonzero(scan.full_alert.any(axis=1))}
     assert set(waves) <= alerted
     for merchant, start in waves.items():
-        first = int(np.flatnonzero(scan.alert[merchant])[0])
+        first = int(np.flatnonzero(scan.full_alert[merchant])[0])
         assert start <= first <= start + 1, (merchant, start, first)
     assert len(alerted - set(waves)) <= 1
 
@@ -100,7 +120,7 @@ def test_planted_waves_are_found_within_a_week_and_nothing_else() -> None:
 def test_no_waves_no_alerts(seed: int) -> None:
     counts, members = _seeded_merchants(seed, None)
     scan = merchant_scan(counts, members, AlertSettings())
-    assert int(scan.alert.any(axis=1).sum()) <= 1
+    assert int(scan.full_alert.any(axis=1).sum()) <= 1
     assert scan.tests == 400 * (30 - 4)  # weeks 0-3 lack a 3-week baseline behind the guard
 
 
@@ -109,7 +129,7 @@ def test_one_or_two_complaints_from_a_quiet_merchant_do_not_alarm() -> None:
     counts[7, 15] = 2
     counts[8, 16] = 1
     scan = merchant_scan(counts, np.ones_like(counts, dtype=bool), AlertSettings())
-    assert not scan.alert.any()
+    assert not scan.full_alert.any()
 
 
 def test_cochran_armitage_is_n_r_squared() -> None:
@@ -168,6 +188,6 @@ def test_scan_skipping_empty_series_is_exact() -> None:
     scan = merchant_scan(counts, members, settings)
     p, _, _ = poisson_scan_pvalues(counts, settings)
     q = weekly_qvalues(p, members)
-    assert np.array_equal(np.isnan(scan.q), np.isnan(q))
-    assert np.allclose(scan.q[~np.isnan(q)], q[~np.isnan(q)])
-    assert np.allclose(scan.p[~np.isnan(p)], p[~np.isnan(p)])
+    assert np.array_equal(scan.full_q, q, equal_nan=True)
+    assert np.array_equal(scan.full_p, p, equal_nan=True)
+    assert scan.active.tolist() == [i for i in range(400) if counts[i].any()]
