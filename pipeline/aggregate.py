@@ -218,6 +218,7 @@ _NAMES = (ALL, *LABEL_FLAGS)
 
 def _create_wide(
     con: duckdb.DuckDBPyConnection,
+    table: str,
     grain: Grain,
     keys: Sequence[str],
     where: str,
@@ -226,12 +227,13 @@ def _create_wide(
     label_medians: bool = True,
 ) -> None:
     started = time.perf_counter()
-    _wide(con, grain, keys, where, medians=medians, label_medians=label_medians)
+    _wide(con, table, grain, keys, where, medians=medians, label_medians=label_medians)
     logger.debug("cells by %s x %s in %.1f s", grain, "/".join(keys), time.perf_counter() - started)
 
 
 def _wide(
     con: duckdb.DuckDBPyConnection,
+    table: str,
     grain: Grain,
     keys: Sequence[str],
     where: str,
@@ -239,8 +241,8 @@ def _wide(
     medians: bool,
     label_medians: bool,
 ) -> None:
-    """Temp table ``wide``: one row per cell with, for every label and ``all``, the complaints
-    (``n_``), replies (``r_``), completions (``d_``) and median amount (``m_``)."""
+    """Temp table ``table``: one row per cell with, for every label and ``all``, the
+    complaints (``n_``), replies (``r_``), completions (``d_``) and median amount (``m_``)."""
     period, _, _ = _period(grain)
     parts = []
     for name in _NAMES:
@@ -254,7 +256,7 @@ def _wide(
             parts.append(f"median(amount) FILTER (WHERE {flag}) AS m_{name}")
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE wide AS
+        CREATE OR REPLACE TEMP TABLE {table} AS
         SELECT {period}, {", ".join(keys)}, {", ".join(parts)}
         FROM facts WHERE {where}
         GROUP BY ALL
@@ -268,31 +270,43 @@ def _ratio(numerator: str, denominator: str) -> str:
 
 
 def _write(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
-    """Write ``query`` to ``path`` (Parquet) and beside it as CSV, atomically."""
+    """Write ``query`` to ``path`` (Parquet) and beside it as CSV, atomically; returns rows.
+
+    The query streams into the Parquet writer and the CSV is read back from that file: no
+    table of millions of rows is held in memory between the two (allocating it costs more
+    than decoding the file again)."""
     started = time.perf_counter()
-    con.execute(f"CREATE OR REPLACE TEMP TABLE out AS {query}")
-    built = time.perf_counter()
     with atomic_output(path) as tmp:
         # zstd level 1: a tenth faster than the default level, files 3% larger.
-        con.execute(
-            f"COPY out TO {sql_path(tmp)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+        (rows,) = con.execute(
+            f"COPY ({query}) TO {sql_path(tmp)} "
+            "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+        ).fetchone()
+        written = time.perf_counter()
+        # DuckDB's CSV writer formats DOUBLE columns 40% slower than a cast to VARCHAR
+        # does, into the same text (compared byte for byte on the benchmark's tables).
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_path(tmp)})")
+        columns = ", ".join(
+            f'CAST("{name}" AS VARCHAR) AS "{name}"' if kind == "DOUBLE" else f'"{name}"'
+            for name, kind, *_ in described.fetchall()
         )
-    with atomic_output(path.with_suffix(".csv")) as tmp:
-        con.execute(f"COPY out TO {sql_path(tmp)} (HEADER, DELIMITER ',')")
-    rows = int(con.execute("SELECT count(*) FROM out").fetchone()[0])
-    con.execute("DROP TABLE out")
+        with atomic_output(path.with_suffix(".csv")) as csv:
+            con.execute(
+                f"COPY (SELECT {columns} FROM read_parquet({sql_path(tmp)})) "
+                f"TO {sql_path(csv)} (HEADER, DELIMITER ',')"
+            )
     logger.debug(
-        "%s: %d rows, built in %.1f s, written in %.1f s",
+        "%s: %d rows, Parquet in %.1f s, CSV in %.1f s",
         path.name,
         rows,
-        built - started,
-        time.perf_counter() - built,
+        written - started,
+        time.perf_counter() - written,
     )
-    return rows
+    return int(rows)
 
 
 def _counts_query() -> str:
-    """week x platform x merchant x label from ``wide``: ``all`` for every cell, a label
+    """week x platform x merchant x label from ``cells``: ``all`` for every cell, a label
     where it has complaints."""
     period, period_label, _ = _period("week")
     rows = ", ".join(
@@ -303,31 +317,34 @@ def _counts_query() -> str:
     return f"""
         SELECT {period}, {period_label}, platform, merchant, label, complaints, total, share,
                replied, completed
-        FROM (SELECT *, n_all AS total, unnest([{rows}], recursive := true) FROM wide)
+        FROM (SELECT *, n_all AS total, unnest([{rows}], recursive := true) FROM cells)
         WHERE label = '{ALL}' OR complaints > 0
     """
 
 
 def _unit_query(
-    con: duckdb.DuckDBPyConnection, grain: Grain, unit: Literal["platform", "merchant"]
+    con: duckdb.DuckDBPyConnection, wide: str, grain: Grain, unit: Literal["platform", "merchant"]
 ) -> str:
-    """period x unit x label from ``wide``: the ``all`` row of every cell and the label rows
-    with complaints, with rates and the change on the previous period (``lag`` over the unit's
-    periods; a gap means no complaints, so 0). Creates the temp table ``lagged`` it reads."""
+    """period x unit x label from the cells table ``wide``: the ``all`` row of every cell and the label rows
+    with complaints, with rates and the change on the previous period (a unit without a cell
+    in the previous period had no complaints, so 0). Creates the temp table ``lagged`` it
+    reads."""
     period, period_label, step = _period(grain)
-    lags = ", ".join(f"lag(n_{name}) OVER w AS p_{name}" for name in _NAMES)
+    previous = ", ".join(f"n_{name} AS p_{name}" for name in _NAMES)
     platform = ", main.platform" if unit == "merchant" else ""
     join_main = "JOIN main USING (merchant)" if unit == "merchant" else ""
+    # The previous period's counts by a join on (period - step, unit): a hash join, cheaper
+    # than a window over millions of cells; no match means no complaints then.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE lagged AS
-        SELECT wide.*{platform}, lag({period}) OVER w AS prev_period,
-               {period} = (SELECT min({period}) FROM wide) AS is_first, {lags}
-        FROM wide {join_main}
-        WINDOW w AS (PARTITION BY {unit} ORDER BY {period})
+        SELECT {wide}.*{platform}, {period} = (SELECT min({period}) FROM {wide}) AS is_first,
+               prev.p_{ALL} IS NOT NULL AS continuous, prev.* EXCLUDE ({period}, {unit})
+        FROM {wide} {join_main}
+        LEFT JOIN (SELECT CAST({period} + {step} AS DATE) AS {period}, {unit}, {previous}
+                   FROM {wide}) prev USING ({period}, {unit})
         """
     )
-    continuous = f"prev_period = CAST({period} - {step} AS DATE)"
     medians = {
         row[0] for row in con.execute("SELECT column_name FROM (DESCRIBE lagged)").fetchall()
     }
@@ -335,7 +352,7 @@ def _unit_query(
     for name in _NAMES:
         prev = (
             f"CASE WHEN NOT is_first THEN "
-            f"CAST(CASE WHEN {continuous} THEN p_{name} ELSE 0 END AS BIGINT) END"
+            f"CAST(CASE WHEN continuous THEN p_{name} ELSE 0 END AS BIGINT) END"
         )
         median = f"m_{name}" if f"m_{name}" in medians else "CAST(NULL AS DOUBLE)"
         # Rows are filtered before anything is computed for them: most cells have no
@@ -349,10 +366,10 @@ def _unit_query(
                        {_ratio(f"d_{name}", f"n_{name}")} AS completion_rate,
                        {median} AS median_amount,
                        {prev} AS prev_complaints,
-                       CASE WHEN {continuous} THEN {_ratio(f"p_{name}", "p_all")} END
+                       CASE WHEN continuous THEN {_ratio(f"p_{name}", "p_all")} END
                            AS prev_share,
                        n_{name} - ({prev}) AS change,
-                       CASE WHEN {continuous}
+                       CASE WHEN continuous
                             THEN {_ratio(f"n_{name} - p_{name}", f"p_{name}")} END AS change_pct
                 FROM lagged {"" if name == ALL else f"WHERE n_{name} > 0"}"""
         )
@@ -360,12 +377,30 @@ def _unit_query(
     return f"SELECT * FROM ({' UNION ALL '.join(selects)}) {order}"
 
 
-def write_aggregates(con: duckdb.DuckDBPyConnection, paths: Paths) -> dict[str, int]:
-    """Write every aggregate table from the ``facts`` table; returns rows per file name."""
+def write_aggregates(con: duckdb.DuckDBPyConnection, paths: Paths) -> AggregateSummary:
+    """Write every aggregate table from the ``facts`` table, which it drops.
+
+    Every pass over the records runs first, into its cells table, and the records are
+    dropped before anything is written: ten million records and the tables being written
+    did not fit DuckDB's memory limit together, and it spilled."""
+    _create_wide(con, "cells", "week", ["platform", "merchant"], "in_rankings", medians=False)
+    units: list[tuple[str, Grain, Literal["platform", "merchant"], Path]] = []
+    for grain in GRAINS:
+        _create_wide(con, f"platform_{grain}", grain, ["platform"], "dup_primary")
+        units.append((f"platform_{grain}", grain, "platform", platform_table(paths, grain)))
+        if grain == "month":
+            _create_wide(
+                con, "merchant_month", grain, ["merchant"], "in_rankings", label_medians=False
+            )
+        # merchant_week is summed from the cells below: no second pass over the records.
+        units.append((f"merchant_{grain}", grain, "merchant", merchant_table(paths, grain)))
+    con.execute("DROP TABLE facts")
+
     written: dict[str, int] = {}
-    _create_wide(con, "week", ["platform", "merchant"], "in_rankings", medians=False)
-    con.execute("CREATE OR REPLACE TEMP TABLE cells AS SELECT * FROM wide")
     written[paths.weekly_counts.name] = _write(con, _counts_query(), paths.weekly_counts)
+    weeks, merchants = con.execute(
+        "SELECT count(DISTINCT week_start), count(DISTINCT merchant) FROM cells"
+    ).fetchone()
     # A merchant's platform varies by complaint (it comes from the text): name its main one,
     # preferring a known platform over 未知.
     con.execute(
@@ -377,29 +412,25 @@ def write_aggregates(con: duckdb.DuckDBPyConnection, paths: Paths) -> dict[str, 
         GROUP BY merchant
         """
     )
-    for grain in GRAINS:
-        for unit, table in (("platform", platform_table), ("merchant", merchant_table)):
-            if unit == "platform":
-                _create_wide(con, grain, [unit], "dup_primary")
-            elif grain == "week":
-                # Summed from the platform x merchant cells: no second pass over the records.
-                # sum() of BIGINT is HUGEINT, which Parquet stores as DOUBLE: cast back.
-                sums = ", ".join(
-                    f"CAST(sum({kind}_{name}) AS BIGINT) AS {kind}_{name}"
-                    for name in _NAMES
-                    for kind in "nrd"
-                )
-                con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE wide AS "
-                    f"SELECT week_start, merchant, {sums} FROM cells GROUP BY ALL"
-                )
-            else:
-                _create_wide(con, grain, [unit], "in_rankings", label_medians=False)
-            target = table(paths, grain)
-            written[target.name] = _write(con, _unit_query(con, grain, unit), target)  # type: ignore[arg-type]
-            con.execute("DROP TABLE wide; DROP TABLE lagged")
-    con.execute("DROP TABLE cells; DROP TABLE main")
-    return written
+    # sum() of BIGINT is HUGEINT, which Parquet stores as DOUBLE: cast back.
+    sums = ", ".join(
+        f"CAST(sum({kind}_{name}) AS BIGINT) AS {kind}_{name}" for name in _NAMES for kind in "nrd"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE merchant_week AS "
+        f"SELECT week_start, merchant, {sums} FROM cells GROUP BY ALL"
+    )
+    con.execute("DROP TABLE cells")
+    for wide, grain, unit, target in units:
+        written[target.name] = _write(con, _unit_query(con, wide, grain, unit), target)
+        con.execute(f"DROP TABLE {wide}; DROP TABLE lagged")
+    con.execute("DROP TABLE main")
+    return AggregateSummary(
+        rows=written[paths.weekly_counts.name],
+        weeks=int(weeks),
+        merchants=int(merchants),
+        tables=written,
+    )
 
 
 def run_aggregate(paths: Paths, *, threads: int | None = None) -> AggregateSummary:
@@ -416,20 +447,10 @@ def run_aggregate(paths: Paths, *, threads: int | None = None) -> AggregateSumma
         started = time.perf_counter()
         load_complaint_facts(con, paths)
         logger.debug("facts in %.1f s", time.perf_counter() - started)
-        written = write_aggregates(con, paths)
-        weeks, merchants = con.execute(
-            "SELECT count(DISTINCT week_start), count(DISTINCT merchant) FROM facts "
-            "WHERE in_rankings"
-        ).fetchone()
+        return write_aggregates(con, paths)
     finally:
         con.close()
         shutil.rmtree(tmp_dir, ignore_errors=True)
-    return AggregateSummary(
-        rows=written[paths.weekly_counts.name],
-        weeks=int(weeks),
-        merchants=int(merchants),
-        tables=written,
-    )
 
 
 def period_sql(start: date | None, end: date | None, column: str = "week_start") -> str:
