@@ -182,12 +182,31 @@ def window_pvalue(
     return out
 
 
+# Rows of series scanned at a time: the scan's dozen temporaries stay a few megabytes each
+# and are reused, instead of each taking (and first touching) the size of the whole input.
+SCAN_BLOCK_ROWS = 4096
+
+
 def poisson_scan_pvalues(
     counts: IntArray, settings: AlertSettings
 ) -> tuple[FloatArray, FloatArray, IntArray]:
     """(p-values, baseline rates, counts in the longest window), each (units, weeks).
 
-    p is NaN where the week cannot be tested; 1 where every window is empty."""
+    p is NaN where the week cannot be tested; 1 where every window is empty. Series are
+    independent, so they are scanned a block of rows at a time."""
+    units, weeks = counts.shape
+    pvalues = np.empty((units, weeks), dtype=np.float64)
+    rates = np.empty((units, weeks), dtype=np.float64)
+    window_counts = np.empty((units, weeks), dtype=np.int64)
+    for lo in range(0, units, SCAN_BLOCK_ROWS):
+        block = slice(lo, lo + SCAN_BLOCK_ROWS)
+        pvalues[block], rates[block], window_counts[block] = _scan_block(counts[block], settings)
+    return pvalues, rates, window_counts
+
+
+def _scan_block(
+    counts: IntArray, settings: AlertSettings
+) -> tuple[FloatArray, FloatArray, IntArray]:
     csum = cumulative(counts)
     base = baseline(counts, settings, csum)
     units, weeks = counts.shape
@@ -494,16 +513,27 @@ def _calendar(con: duckdb.DuckDBPyConnection, table: str) -> list[date]:
     return [first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
 
 
-def _dense(
-    con: duckdb.DuckDBPyConnection, query: str, units: int, weeks: int, columns: Sequence[str]
-) -> list[IntArray]:
-    """Scatter (unit, week, values...) rows into dense (units, weeks) arrays."""
-    data = con.execute(query).fetchnumpy()
-    out = []
-    for column in columns:
-        dense = np.zeros((units, weeks), dtype=np.int64)
-        dense[data["u"].astype(np.int64), data["w"].astype(np.int64)] = data[column]
-        out.append(dense)
+def _weekly_series(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    units: str,
+    key: str,
+    first: date,
+    names: Sequence[str],
+    shape: tuple[int, int],
+) -> IntArray:
+    """(len(names), units, weeks) complaints of each label in ``names`` (or ``all``) per unit
+    and week, zero where ``source`` has no row, from one pass over ``source`` joined with
+    ``units`` (``key`` -> ``u``)."""
+    listed = "[" + ", ".join(f"'{name}'" for name in names) + "]"
+    data = con.execute(
+        f"""SELECT CAST(list_position({listed}, label) - 1 AS BIGINT) AS s, u,
+                   CAST((week_start - DATE '{first}') / 7 AS BIGINT) AS w, complaints
+            FROM {source} JOIN {units} USING ({key})
+            WHERE list_contains({listed}, label)"""
+    ).fetchnumpy()
+    out = np.zeros((len(names), *shape), dtype=np.int64)
+    out[data["s"], data["u"].astype(np.int64), data["w"]] = data["complaints"]
     return out
 
 
@@ -537,25 +567,13 @@ def detect_alerts(
     )
     n_units, n_weeks = len(names), len(weeks)
     members = np.arange(n_weeks)[None, :] >= np.asarray(first_w)[:, None]
-    series = {}
-    for name in labels:
-        (series[name],) = _dense(
-            con,
-            f"""SELECT u, CAST((week_start - DATE '{first}') / 7 AS BIGINT) AS w, complaints
-                FROM mw JOIN units USING (merchant) WHERE label = '{name}'""",
-            n_units,
-            n_weeks,
-            ["complaints"],
-        )
-    (volume,) = _dense(
-        con,
-        f"""SELECT u, CAST((week_start - DATE '{first}') / 7 AS BIGINT) AS w, complaints
-            FROM mw JOIN units USING (merchant) WHERE label = 'all'""",
-        n_units,
-        n_weeks,
-        ["complaints"],
+    # The watched labels' series stacked label by label, then every complaint's.
+    counts = _weekly_series(
+        con, "mw", "units", "merchant", first, [*labels, "all"], (n_units, n_weeks)
     )
-    scan = merchant_scan(np.concatenate([series[name] for name in labels]), members, s)
+    series = {name: counts[i] for i, name in enumerate(labels)}
+    volume = counts[-1]
+    scan = merchant_scan(counts[:-1].reshape(-1, n_weeks), members, s)
     merchant_weeks = _merchant_weeks_table(weeks, names, main_platforms, labels, scan)
     merchants = _merchant_alerts(weeks, names, main_platforms, labels, series, volume, scan)
 
@@ -673,27 +691,11 @@ def _platform_trends(
     platforms = [r[0] for r in con.execute("SELECT platform FROM punits ORDER BY u").fetchall()]
     n_units, n_weeks = len(platforms), len(weeks)
     # Totals from the ``all`` rows: a week without a label row had none of that label.
-    (total,) = _dense(
-        con,
-        f"""SELECT u, CAST((week_start - DATE '{first}') / 7 AS BIGINT) AS w, complaints
-            FROM pw JOIN punits USING (platform) WHERE label = 'all'""",
-        n_units,
-        n_weeks,
-        ["complaints"],
+    counts = _weekly_series(
+        con, "pw", "punits", "platform", first, [*labels, "all"], (n_units, n_weeks)
     )
-    ks, ns = [], []
-    for name in labels:
-        (k,) = _dense(
-            con,
-            f"""SELECT u, CAST((week_start - DATE '{first}') / 7 AS BIGINT) AS w, complaints
-                FROM pw JOIN punits USING (platform) WHERE label = '{name}'""",
-            n_units,
-            n_weeks,
-            ["complaints"],
-        )
-        ks.append(k)
-        ns.append(total)
-    k_all, n_all = np.concatenate(ks), np.concatenate(ns)
+    k_all = counts[:-1].reshape(-1, n_weeks)
+    n_all = np.tile(counts[-1], (len(labels), 1))
     p, slope, z, dispersion = trend_pvalues(k_all, n_all, s)
     q = weekly_qvalues(p)
     alert: BoolArray = np.asarray(q <= s.fdr)
