@@ -131,11 +131,12 @@ def load_complaint_facts(con: duckdb.DuckDBPyConnection, paths: Paths) -> None:
     fit in memory.
 
     The label stage writes predictions in the complaints table's row order, so the two are
-    zipped by position: each table is scanned in file order on every thread, and its columns
-    put side by side in Arrow (a ``POSITIONAL JOIN`` does the same on one thread, half as fast
-    on two cores). Every row's (site, sn) hash must agree between the two (a 64-bit hash: a
-    table out of line would pass only if each of its displaced rows collided). Only when some
-    row does not, or the lengths differ, is the table built with a join on (site, sn)."""
+    zipped by position, a slice of ``FACTS_SLICE_ROWS`` rows at a time: each file's slice is
+    scanned in file order on every thread, and the two put side by side in Arrow (a
+    ``POSITIONAL JOIN`` does the same on one thread, half as fast on two cores). Every row's
+    (site, sn) hash must agree between the two (a 64-bit hash: a table out of line would pass
+    only if each of its displaced rows collided). Only when some row does not, or the lengths
+    differ, is the table built with a join on (site, sn)."""
     complaints = sql_path(require(paths.complaints, "ingest"))
     predictions = sql_path(require(paths.predictions, "label"))
     slim = f"""
@@ -149,31 +150,10 @@ def load_complaint_facts(con: duckdb.DuckDBPyConnection, paths: Paths) -> None:
         f"coalesce(list_contains(p.labels, '{name}'), FALSE) AS {flag}"
         for name, flag in LABEL_FLAGS.items()
     )
-    records = _in_file_order(
-        con,
-        f"SELECT hash(c.site, c.sn) AS row_key, * EXCLUDE (site, sn) "
-        f"FROM (SELECT {slim} FROM read_parquet({complaints}) c) c",
-    )
-    labels = _in_file_order(
-        con, f"SELECT hash(p.site, p.sn) AS row_key, {flags} FROM read_parquet({predictions}) p"
-    )
-    if records.num_rows == labels.num_rows and _all_true(
-        pc.equal(records["row_key"], labels["row_key"])
-    ):
-        zipped = records.drop_columns(["row_key"])
-        for flag in LABEL_FLAGS.values():
-            zipped = zipped.append_column(flag, labels[flag])
-        del records, labels
-        con.register("zipped", zipped)
-        try:
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE facts AS "
-                "SELECT * FROM zipped WHERE in_rankings OR dup_primary"
-            )
-        finally:
-            con.unregister("zipped")
+    (rows,) = con.execute(f"SELECT count(*) FROM read_parquet({complaints})").fetchone()
+    (labeled,) = con.execute(f"SELECT count(*) FROM read_parquet({predictions})").fetchone()
+    if rows == labeled and _zip_facts(con, complaints, predictions, slim, flags, int(rows)):
         return
-    del records, labels
     logger.info("predictions are not in the complaints table's order: joining on (site, sn)")
     columns = ", ".join(
         ["week_start", "month_start", "merchant", "platform", "amount", "replied", "completed",
@@ -189,6 +169,50 @@ def load_complaint_facts(con: duckdb.DuckDBPyConnection, paths: Paths) -> None:
         WHERE in_rankings OR dup_primary
         """
     )
+
+
+# Rows zipped at a time (about 130 MB of Arrow): memory stays bounded whatever the table's size.
+FACTS_SLICE_ROWS = 2_000_000
+
+
+def _zip_facts(
+    con: duckdb.DuckDBPyConnection,
+    complaints: str,
+    predictions: str,
+    slim: str,
+    flags: str,
+    rows: int,
+) -> bool:
+    """Build ``facts`` by position, slice by slice; False (and no table) at the first slice
+    whose rows do not line up."""
+    for lo in range(0, max(rows, 1), FACTS_SLICE_ROWS):
+        # The Parquet reader skips the row groups outside the slice.
+        where = f"WHERE file_row_number >= {lo} AND file_row_number < {lo + FACTS_SLICE_ROWS}"
+        records = _in_file_order(
+            con,
+            f"SELECT hash(c.site, c.sn) AS row_key, * EXCLUDE (site, sn) FROM "
+            f"(SELECT {slim} FROM read_parquet({complaints}, file_row_number = true) c {where}) c",
+        )
+        labels = _in_file_order(
+            con,
+            f"SELECT hash(p.site, p.sn) AS row_key, {flags} "
+            f"FROM read_parquet({predictions}, file_row_number = true) p {where}",
+        )
+        if records.num_rows != labels.num_rows or not _all_true(
+            pc.equal(records["row_key"], labels["row_key"])
+        ):
+            con.execute("DROP TABLE IF EXISTS facts")
+            return False
+        zipped = records.drop_columns(["row_key"])
+        for flag in LABEL_FLAGS.values():
+            zipped = zipped.append_column(flag, labels[flag])
+        con.register("zipped", zipped)
+        try:
+            into = "CREATE OR REPLACE TEMP TABLE facts AS" if lo == 0 else "INSERT INTO facts"
+            con.execute(f"{into} SELECT * FROM zipped WHERE in_rankings OR dup_primary")
+        finally:
+            con.unregister("zipped")
+    return True
 
 
 def _in_file_order(con: duckdb.DuckDBPyConnection, query: str) -> pa.Table:

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline import aggregate
 from pipeline.aggregate import merchant_table, platform_table, run_aggregate
 from pipeline.ingest import run_ingest
 from pipeline.labeling.labeler import WeakLabeler
@@ -165,23 +166,44 @@ def test_merchant_and_platform_tables_rates_medians_and_changes(paths: Paths) ->
     assert (paths.aggregates / "merchant_monthly.csv").exists()
 
 
-@pytest.mark.parametrize("rewrite", ["none", "shuffled", "one_missing"])
-def test_predictions_out_of_order_are_joined_by_key(paths: Paths, rewrite: str) -> None:
+@pytest.mark.parametrize("slice_rows", [2_000_000, 2])
+@pytest.mark.parametrize("rewrite", ["none", "shuffled", "one_missing", "last_two_swapped"])
+def test_predictions_out_of_order_are_joined_by_key(
+    paths: Paths,
+    rewrite: str,
+    slice_rows: int,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     _build(paths)
+    # Zipped two rows at a time too, so that a table out of line only in its last slice is
+    # caught after earlier slices were zipped.
+    monkeypatch.setattr(aggregate, "FACTS_SLICE_ROWS", slice_rows)
     # A predictions table in another order than the complaints, or one row short (labeled
     # elsewhere, or rewritten): the aggregate must join on (site, sn), not zip rows.
     query = {
         "shuffled": "ORDER BY sn DESC",
         "one_missing": "WHERE sn <> '17390000001'",  # the first row: every later one shifts
+        "last_two_swapped": "ORDER BY CASE WHEN file_row_number >= (SELECT count(*) - 2 "
+        f"FROM read_parquet('{paths.predictions}')) THEN -file_row_number END NULLS FIRST, "
+        "file_row_number",
     }.get(rewrite)
     if query:
         con = duckdb.connect()
         con.execute(
-            f"COPY (SELECT * FROM read_parquet('{paths.predictions}') {query}) "
+            f"COPY (SELECT * EXCLUDE (file_row_number) FROM "
+            f"read_parquet('{paths.predictions}', file_row_number = true) {query}) "
             f"TO '{paths.predictions}.tmp' (FORMAT parquet)"
         )
         paths.predictions.with_name(paths.predictions.name + ".tmp").replace(paths.predictions)
-    run_aggregate(paths)
+    if rewrite == "last_two_swapped":
+        sns = duckdb.sql(f"SELECT sn FROM read_parquet('{paths.predictions}')").fetchall()
+        complaint_sns = duckdb.sql(f"SELECT sn FROM read_parquet('{paths.complaints}')").fetchall()
+        assert sns[:-2] == complaint_sns[:-2] and sns[-2:] == complaint_sns[-2:][::-1]
+    with caplog.at_level("INFO", logger="pipeline.aggregate"):
+        run_aggregate(paths)
+    joined = "joining on (site, sn)" in caplog.text
+    assert joined == (rewrite != "none")
     rows = duckdb.sql(
         f"SELECT merchant, label, sum(complaints) FROM read_parquet('{paths.weekly_counts}') "
         "WHERE label <> 'all' GROUP BY ALL ORDER BY ALL"
