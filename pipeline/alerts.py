@@ -292,9 +292,13 @@ class ScanResult:
     rows: int
 
     @property
+    def series_per_merchant(self) -> int:
+        """Rows per merchant: one per watched label."""
+        return int(self.rows) // max(int(self.members.shape[0]), 1)
+
+    @property
     def tests(self) -> int:
-        repeats = int(self.rows) // max(int(self.members.shape[0]), 1)
-        return repeats * int((self.members & self.tested[None, :]).sum())
+        return self.series_per_merchant * int((self.members & self.tested[None, :]).sum())
 
     def _full(self, values: npt.NDArray[Any], quiet: npt.NDArray[Any]) -> npt.NDArray[Any]:
         out = np.array(np.broadcast_to(quiet, (self.rows, quiet.shape[-1])))
@@ -309,8 +313,7 @@ class ScanResult:
     @property
     def full_q(self) -> FloatArray:
         """q over every row (rows, weeks)."""
-        repeats = self.rows // max(self.members.shape[0], 1)
-        family = np.tile(self.members & self.tested[None, :], (repeats, 1))
+        family = np.tile(self.members & self.tested[None, :], (self.series_per_merchant, 1))
         return self._full(self.q, np.where(family, 1.0, np.nan))
 
     @property
