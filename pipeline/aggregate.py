@@ -61,7 +61,6 @@ ALL = "all"  # the pseudo-label of platform and merchant tables: every complaint
 DUCKDB_MEMORY_LIMIT = "2GB"
 
 Grain = Literal["week", "month"]
-GRAINS: tuple[Grain, ...] = ("week", "month")
 LABEL_FLAGS = {label.value: f"l_{label.value}" for label in LABELS}
 
 # A complaint was replied to when the site's status says so (pipeline.contract.ComplaintStatus:
@@ -349,10 +348,10 @@ def _counts_query() -> str:
 def _unit_query(
     con: duckdb.DuckDBPyConnection, wide: str, grain: Grain, unit: Literal["platform", "merchant"]
 ) -> str:
-    """period x unit x label from the cells table ``wide``: the ``all`` row of every cell and the label rows
-    with complaints, with rates and the change on the previous period (a unit without a cell
-    in the previous period had no complaints, so 0). Creates the temp table ``lagged`` it
-    reads."""
+    """period x unit x label from the cells table ``wide``: the ``all`` row of every cell and
+    the label rows with complaints, with rates and the change on the previous period (a unit
+    without a cell in the previous period had no complaints, so 0). Creates the temp table
+    ``lagged`` it reads."""
     period, period_label, step = _period(grain)
     previous = ", ".join(f"n_{name} AS p_{name}" for name in _NAMES)
     platform = ", main.platform" if unit == "merchant" else ""
@@ -408,17 +407,17 @@ def write_aggregates(con: duckdb.DuckDBPyConnection, paths: Paths) -> AggregateS
     dropped before anything is written: ten million records and the tables being written
     did not fit DuckDB's memory limit together, and it spilled."""
     _create_wide(con, "cells", "week", ["platform", "merchant"], "in_rankings", medians=False)
-    units: list[tuple[str, Grain, Literal["platform", "merchant"], Path]] = []
-    for grain in GRAINS:
-        _create_wide(con, f"platform_{grain}", grain, ["platform"], "dup_primary")
-        units.append((f"platform_{grain}", grain, "platform", platform_table(paths, grain)))
-        if grain == "month":
-            _create_wide(
-                con, "merchant_month", grain, ["merchant"], "in_rankings", label_medians=False
-            )
-        # merchant_week is summed from the cells below: no second pass over the records.
-        units.append((f"merchant_{grain}", grain, "merchant", merchant_table(paths, grain)))
+    _create_wide(con, "platform_week", "week", ["platform"], "dup_primary")
+    _create_wide(con, "platform_month", "month", ["platform"], "dup_primary")
+    _create_wide(con, "merchant_month", "month", ["merchant"], "in_rankings", label_medians=False)
+    # merchant_week is summed from the cells below: no second pass over the records.
     con.execute("DROP TABLE facts")
+    units: list[tuple[str, Grain, Literal["platform", "merchant"], Path]] = [
+        ("platform_week", "week", "platform", platform_table(paths, "week")),
+        ("merchant_week", "week", "merchant", merchant_table(paths, "week")),
+        ("platform_month", "month", "platform", platform_table(paths, "month")),
+        ("merchant_month", "month", "merchant", merchant_table(paths, "month")),
+    ]
 
     written: dict[str, int] = {}
     written[paths.weekly_counts.name] = _write(con, _counts_query(), paths.weekly_counts)
