@@ -288,6 +288,7 @@ class ScanResult:
     rate: FloatArray  # the floored baseline
     window_counts: IntArray  # count in the longest window
     family: BoolArray  # which (row, week) are tests
+    family_sizes: IntArray  # (weeks,): tests each week, those of series without complaints too
     quiet_rate: FloatArray  # (weeks,): the baseline rate of a series without complaints
     rows: int
 
@@ -298,7 +299,7 @@ class ScanResult:
 
     @property
     def tests(self) -> int:
-        return self.series_per_merchant * int((self.members & self.tested[None, :]).sum())
+        return int(self.family_sizes.sum())
 
     def _full(self, values: npt.NDArray[Any], quiet: npt.NDArray[Any]) -> npt.NDArray[Any]:
         out = np.array(np.broadcast_to(quiet, (self.rows, quiet.shape[-1])))
@@ -341,7 +342,7 @@ def merchant_scan(counts: IntArray, members: BoolArray, settings: AlertSettings)
     alert: BoolArray = np.asarray(q <= settings.fdr)
     return ScanResult(
         members, tested, active, active_counts, p, q, alert, rate, window_counts, family,
-        quiet_rate, rows,
+        sizes, quiet_rate, rows,
     )  # fmt: skip
 
 
@@ -410,8 +411,7 @@ def trend_pvalues(
     """(p-values, slopes, z, dispersion), each (units, weeks): the trend test over the window
     ending at each week; NaN where fewer than ``min_trend_weeks`` weeks have data."""
     units, weeks = k.shape
-    out = [np.full((units, weeks), np.nan) for _ in range(4)]
-    p, slope, z, dispersion = out
+    p, slope, z, dispersion = (np.full((units, weeks), np.nan) for _ in range(4))
     tests: list[tuple[int, int, float, float, float, int]] = []
     for i in range(units):
         for t in range(weeks):
@@ -639,16 +639,12 @@ def _merchant_alerts(
     scan: ScanResult,
 ) -> list[MerchantAlert]:
     n_units = len(names)
-    alerted_rows = scan.active[scan.alert.any(axis=1)]
+    # Each stacked row's position among the active ones (-1: a series without complaints).
+    position = np.full(scan.rows, -1, dtype=np.int64)
+    position[scan.active] = np.arange(len(scan.active))
     out = []
-    for i in np.unique(alerted_rows % n_units).tolist():
-        # The merchant's row of each label among the active ones (-1: no complaint of it).
-        rows = [j * n_units + i for j in range(len(labels))]
-        at = np.searchsorted(scan.active, rows)
-        found = [
-            int(a) if a < len(scan.active) and scan.active[a] == r else -1
-            for a, r in zip(at.tolist(), rows, strict=True)
-        ]
+    for i in np.unique(scan.active[scan.alert.any(axis=1)] % n_units).tolist():
+        found = position[[j * n_units + i for j in range(len(labels))]].tolist()
         by_label = np.array(
             [scan.alert[a] if a >= 0 else np.zeros(len(weeks), dtype=bool) for a in found]
         )
